@@ -1,0 +1,28 @@
+//! Gatehouse domain types: ids, realms, clients, roles, users, credentials, groups, client
+//! scopes and protocol mappers.
+//!
+//! Invariant: no I/O and no wire format here. Storage lives in `gatehouse-store`; Keycloak's
+//! JSON representations are converted at the edge.
+
+mod entities;
+mod ids;
+
+pub use entities::{
+    Client, ClientScope, Credential, Group, MapperOwner, ProtocolMapper, Realm, Role, SslRequired,
+    User,
+};
+pub use ids::{
+    ClientId, ClientScopeId, ClientUuid, CredentialId, GroupId, ProtocolMapperId,
+    REALM_NAME_MAX_CHARS, RealmId, RealmName, RoleId, UserId, Username,
+};
+
+/// A value that breaks a domain rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The realm name is empty, too long or has a forbidden character.
+    #[error("invalid realm name {0}")]
+    InvalidRealmName(String),
+    /// Not one of `none`, `external`, `all`.
+    #[error("invalid sslRequired value {0:?} (expected none, external or all)")]
+    InvalidSslRequired(String),
+}
