@@ -1,0 +1,52 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gatehouse_config::Config;
+use gatehouse_services::Services;
+
+/// Whether this node should receive traffic: set once start-up work (migrations, bootstrap) is
+/// done, cleared when shutdown begins so load balancers stop sending new requests first.
+#[derive(Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Marks the node ready or not.
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::SeqCst);
+    }
+
+    /// Whether start-up finished and shutdown has not begun.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What handlers share: the services, and the few settings the edge itself needs.
+#[derive(Clone)]
+pub struct AppState {
+    /// The services layer.
+    pub services: Services,
+    /// Start-up done and not shutting down.
+    pub readiness: Readiness,
+    /// `http-relative-path` without its trailing slash: `""` for the root, `/auth` for the seeds'.
+    pub relative_path: String,
+    /// `http-max-request-body-size`.
+    pub max_body_bytes: usize,
+    /// This node's name, shown on the welcome page for operators behind a load balancer.
+    pub node_name: Arc<str>,
+}
+
+impl AppState {
+    /// Builds the state from the resolved configuration.
+    pub fn new(services: Services, config: &Config, readiness: Readiness) -> Self {
+        let rel = config.http_relative_path.as_str().trim_end_matches('/');
+        AppState {
+            services,
+            readiness,
+            relative_path: rel.to_owned(),
+            max_body_bytes: usize::try_from(config.http_max_request_body_size)
+                .unwrap_or(usize::MAX),
+            node_name: Arc::from(config.node_name.as_str()),
+        }
+    }
+}

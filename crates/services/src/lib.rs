@@ -1,0 +1,50 @@
+//! Realm, user and client operations: the one place where Gatehouse's business rules live.
+//!
+//! Protocol and HTTP crates call this crate; it decides what is stored, and (with the cache and
+//! cluster crates, later) what is cached and what is distributed. It never sees HTTP: inputs are
+//! domain types, outputs are domain types or [`ServiceError`].
+
+mod bootstrap;
+mod error;
+mod hashing;
+
+pub use bootstrap::{AdminCreated, MASTER_REALM, MasterRealm};
+pub use error::ServiceError;
+pub use hashing::Hasher;
+
+use gatehouse_store::Store;
+
+/// The services layer: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Services {
+    store: Store,
+    hasher: Hasher,
+}
+
+impl Services {
+    /// Builds the services layer over a connected, migrated store.
+    pub fn new(store: Store) -> Self {
+        Services {
+            store,
+            hasher: Hasher::new(),
+        }
+    }
+
+    /// The store, for the health and metrics of the edge (pool use, ping).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether the database answers: the readiness check.
+    pub async fn database_ready(&self) -> Result<(), ServiceError> {
+        Ok(self.store.ping().await?)
+    }
+}
+
+/// Milliseconds since the Unix epoch, as Keycloak stores timestamps.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,268 @@
+//! `gatehouse`: the command line. Parses the command and options, wires the crates together,
+//! and turns every start-up failure into one clear line and an exit code.
+//!
+//! Exit codes: 0 after a clean shutdown; 2 for bad options or a configuration that production
+//! mode refuses (nothing was started); 1 for a failure while starting or running (database
+//! unreachable, port in use, migration lock timeout).
+
+mod logging;
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use gatehouse_config::{Config, ConfigError, DbKind, LogOutput, Mode};
+use gatehouse_server::{AppState, Readiness};
+use gatehouse_services::{AdminCreated, Services};
+use gatehouse_store::{ConnectOptions, DbSettings, Store};
+
+/// How long requests in flight may take to finish once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Keycloak 26's name for the bootstrap admin when only a password is given.
+const DEFAULT_BOOTSTRAP_ADMIN: &str = "temp-admin";
+
+const USAGE: &str = "\
+Usage: gatehouse <command> [options]
+
+Commands:
+  start-dev     Start in development mode: embedded SQLite under data/, HTTP on 127.0.0.1:8080.
+  start         Start in production mode (requires a hostname decision and HTTPS or --http-enabled true).
+  show-config   Print the resolved configuration and where each value comes from.
+
+Options use Keycloak's names: --name=value or --name value on the command line,
+KC_NAME in the environment, name=value in conf/gatehouse.conf.
+Examples: --db postgres --db-url-host db.internal --http-port 8080 --health-enabled true";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let mode = match command.as_str() {
+        "start-dev" => Mode::Dev,
+        "start" | "show-config" => Mode::Prod,
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        "-V" | "--version" => {
+            println!("gatehouse {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("Unknown command: '{other}'. Expected one of: start-dev, start, show-config");
+            return ExitCode::from(2);
+        }
+    };
+    if rest.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            eprintln!("Cannot read the working directory: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let resolved = match gatehouse_config::resolve(mode, rest, &env, &cwd) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    if command == "show-config" {
+        print!("{}", resolved.show());
+        return ExitCode::SUCCESS;
+    }
+    let config = resolved.config;
+    if let Err(e) = config.check_start() {
+        return usage_error(&e);
+    }
+    if config.bootstrap_admin_username.is_some() && config.bootstrap_admin_password.is_none() {
+        eprintln!(
+            "Option '--bootstrap-admin-username' needs '--bootstrap-admin-password' (KC_BOOTSTRAP_ADMIN_PASSWORD) too."
+        );
+        return ExitCode::from(2);
+    }
+    let json = matches!(config.log_console_output, LogOutput::Json);
+    if let Err(e) = logging::init(
+        &config.node_name,
+        json,
+        &config.log_level.to_env_filter_directives(),
+    ) {
+        eprintln!("{e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config, mode)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage_error(e: &ConfigError) -> ExitCode {
+    eprintln!("{e}");
+    ExitCode::from(2)
+}
+
+async fn run(config: Config, mode: Mode) -> Result<(), String> {
+    let started = Instant::now();
+    // One process-wide TLS provider, chosen once: aws-lc-rs (DESIGN.md §5).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let store = Store::connect(&connect_options(&config))
+        .await
+        .map_err(|e| format!("Failed to start: {e}"))?;
+    let report = store
+        .migrate(config.dblock_lock_wait_timeout)
+        .await
+        .map_err(|e| format!("Failed to start: {e}"))?;
+    if report.applied > 0 {
+        tracing::info!(
+            "applied database migrations: {} of {}",
+            report.applied,
+            report.total
+        );
+    } else {
+        tracing::info!("database schema up to date ({} migrations)", report.total);
+    }
+
+    let services = Services::new(store.clone());
+    let master = services
+        .ensure_master_realm()
+        .await
+        .map_err(|e| format!("Failed to start: {e}"))?;
+    bootstrap_admin(&services, &config, master.has_users).await?;
+
+    let readiness = Readiness::default();
+    let state = AppState::new(services.clone(), &config, readiness.clone());
+    let mut running = gatehouse_server::serve(&config, state)
+        .await
+        .map_err(|e| format!("Failed to start: {e}"))?;
+    readiness.set(true);
+    tracing::info!(
+        "Gatehouse {} on {} started in {:.3}s ({} mode, database {} at {}). Node name: {}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        started.elapsed().as_secs_f64(),
+        if mode == Mode::Dev {
+            "development"
+        } else {
+            "production"
+        },
+        store.backend().as_str(),
+        store.target(),
+        config.node_name,
+    );
+    if !master.has_users && config.bootstrap_admin_password.is_none() {
+        tracing::info!(
+            "No administrator yet: open the welcome page from this machine, or restart with KC_BOOTSTRAP_ADMIN_USERNAME and KC_BOOTSTRAP_ADMIN_PASSWORD"
+        );
+    }
+
+    let outcome = tokio::select! {
+        signal = shutdown_signal() => {
+            tracing::info!("Received {signal}: shutting down");
+            Ok(())
+        }
+        err = running.failed() => Err(format!("Stopped: {err}")),
+    };
+    // Stop looking ready first, so a load balancer stops sending new work while requests in
+    // flight finish.
+    readiness.set(false);
+    running
+        .shutdown(SHUTDOWN_GRACE)
+        .await
+        .map_err(|e| format!("Shutdown: {e}"))?;
+    store.close().await;
+    tracing::info!(
+        "Gatehouse stopped in {:.3}s",
+        started.elapsed().as_secs_f64()
+    );
+    outcome
+}
+
+fn connect_options(config: &Config) -> ConnectOptions {
+    let db = match config.db {
+        DbKind::DevFile => DbSettings::Sqlite {
+            path: config.sqlite_path(),
+        },
+        DbKind::Postgres => DbSettings::Postgres {
+            url: config.postgres_url().unwrap_or_default(),
+            username: config.db_username.clone(),
+            password: config.db_password.as_ref().map(|p| p.expose().to_owned()),
+            schema: config.db_schema.clone(),
+        },
+    };
+    let min = config
+        .db_pool_min_size
+        .unwrap_or(0)
+        .max(config.db_pool_initial_size.unwrap_or(0));
+    ConnectOptions {
+        db,
+        pool_min: min.min(config.db_pool_max_size),
+        pool_max: config.db_pool_max_size.max(1),
+        application_name: format!("gatehouse {}", config.node_name),
+        connect_timeout: Duration::from_secs(config.db_connect_timeout),
+    }
+}
+
+/// Creates the first admin from `bootstrap-admin-*` when the master realm has no user yet;
+/// later starts leave existing users alone, as Keycloak does.
+async fn bootstrap_admin(
+    services: &Services,
+    config: &Config,
+    has_users: bool,
+) -> Result<(), String> {
+    let Some(password) = &config.bootstrap_admin_password else {
+        return Ok(());
+    };
+    if has_users {
+        tracing::debug!("master realm has users: bootstrap admin options ignored");
+        return Ok(());
+    }
+    let username = config
+        .bootstrap_admin_username
+        .as_deref()
+        .unwrap_or(DEFAULT_BOOTSTRAP_ADMIN);
+    match services
+        .create_master_admin(username, password.expose())
+        .await
+    {
+        Ok(AdminCreated::Created { username, .. }) => {
+            tracing::info!("Created temporary admin user with username {username}");
+            Ok(())
+        }
+        Ok(AdminCreated::AlreadyExists) => Ok(()),
+        Err(e) => Err(format!("Failed to create the bootstrap admin: {e}")),
+    }
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers the process can still be killed; serve on.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
