@@ -1,0 +1,318 @@
+//! Drives the real `gatehouse` binary: start it with options, wait for it to listen, read its
+//! log, stop it with a signal. Ports are 0 so tests never collide; the addresses are read back
+//! from the log lines every start prints.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a node may take to start before the test gives up. Generous: CI machines are slow
+/// and PostgreSQL databases are created per test; no test asserts on start-up time.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running (or finished) gatehouse process.
+pub struct Node {
+    child: Child,
+    log: Arc<Mutex<String>>,
+    /// The public HTTP address, once started.
+    pub http: Option<SocketAddr>,
+    /// The HTTPS address, once started.
+    pub https: Option<SocketAddr>,
+    /// The management address, once started.
+    pub management: Option<SocketAddr>,
+}
+
+/// Where the binary under test is: the one cargo built for this test run.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gatehouse"))
+}
+
+/// A command for the binary with a clean environment: no `KC_*` from the developer's shell.
+pub fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(binary());
+    cmd.current_dir(cwd).args(args).env_clear();
+    for key in ["PATH", "HOME", "HOSTNAME", "LANG"] {
+        if let Ok(v) = std::env::var(key) {
+            cmd.env(key, v);
+        }
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs the binary to completion; returns its exit status, stdout and stderr.
+pub fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
+    let out = command(cwd, args, env)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gatehouse");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+impl Node {
+    /// Starts the binary and returns at once; call [`Node::wait_started`] next.
+    pub fn spawn(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        let mut child = command(cwd, args, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn gatehouse");
+        let log = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut log = log.lock().expect("log lock");
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        Node {
+            child,
+            log,
+            http: None,
+            https: None,
+            management: None,
+        }
+    }
+
+    /// Starts the binary and waits until it says it started; panics with its log otherwise.
+    pub fn start(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Node {
+        let mut node = Node::spawn(cwd, args, env);
+        node.wait_started();
+        node
+    }
+
+    /// Waits for the start-up line and reads the listening addresses from the log.
+    pub fn wait_started(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if self.log().contains(" started in ") {
+                break;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Give the reader threads a moment to drain the pipes.
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "gatehouse exited with {status} before starting:\n{}",
+                    self.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gatehouse did not start in {START_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = self.log();
+        self.http = address_after(&log, "Listening on: http://");
+        self.https = address_after(&log, "Listening on: https://");
+        self.management = address_after(&log, "Management interface listening on http://")
+            .or_else(|| address_after(&log, "Management interface listening on https://"));
+    }
+
+    /// Everything the process printed so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        self.log.lock().expect("log lock").clone()
+    }
+
+    /// `http://addr` of the public listener.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http.expect("http listener"))
+    }
+
+    /// `http://addr` of the management listener.
+    pub fn management_url(&self, path: &str) -> String {
+        format!(
+            "http://{}{path}",
+            self.management.expect("management listener")
+        )
+    }
+
+    /// Sends `signal` and waits for the process to exit.
+    pub fn stop_with(mut self, signal: i32) -> (ExitStatus, String) {
+        let pid = self.child.id() as i32;
+        // SAFETY-free: libc::kill is a plain syscall wrapper; the pid is our own child's.
+        unsafe_kill(pid, signal);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gatehouse did not stop:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops with SIGTERM and asserts a clean exit.
+    pub fn stop(self) -> String {
+        let (status, log) = self.stop_with(libc::SIGTERM);
+        assert!(
+            status.success(),
+            "exit status {status} after SIGTERM:\n{log}"
+        );
+        log
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(mut self, timeout: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gatehouse did not exit:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(unsafe_code)]
+fn unsafe_kill(pid: i32, signal: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+fn address_after(log: &str, marker: &str) -> Option<SocketAddr> {
+    let start = log.find(marker)? + marker.len();
+    let rest = &log[start..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '"' || c == '\\')
+        .unwrap_or(rest.len());
+    rest[..end].trim_end_matches('.').parse().ok()
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects, so tests see each response.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .expect("http client")
+}
+
+/// A port nothing listens on (bound, read, released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A database a start-up test runs against.
+pub struct Db {
+    /// `sqlite` or `postgres`, for messages.
+    pub name: &'static str,
+    /// The options that point the server at it (none for the default SQLite file).
+    pub args: Vec<String>,
+    /// How the test itself opens it; `None` means the SQLite file under the node's `data/`.
+    pub settings: Option<gatehouse_store::DbSettings>,
+    _keep: Option<gatehouse_store::testing::TestDb>,
+}
+
+impl Db {
+    /// The default: the SQLite file under the node's `data/`.
+    pub fn sqlite() -> Db {
+        Db {
+            name: "sqlite",
+            args: Vec::new(),
+            settings: None,
+            _keep: None,
+        }
+    }
+}
+
+/// The databases every start-up test runs against: SQLite always, and a fresh PostgreSQL
+/// database when the test script started a server (which CI requires).
+pub async fn databases() -> Vec<Db> {
+    let mut out = vec![Db::sqlite()];
+    for db in gatehouse_store::testing::backends().await {
+        if let gatehouse_store::DbSettings::Postgres { url, .. } = &db.settings {
+            out.push(Db {
+                name: "postgres",
+                args: postgres_options(url),
+                settings: Some(db.settings.clone()),
+                _keep: Some(db),
+            });
+        }
+    }
+    out
+}
+
+/// Opens the database a node in `cwd` used, as the test's own window into what was stored.
+pub async fn open_store(db: &Db, cwd: &Path) -> gatehouse_store::Store {
+    let settings = db
+        .settings
+        .clone()
+        .unwrap_or(gatehouse_store::DbSettings::Sqlite {
+            path: cwd.join("data").join("gatehouse.db"),
+        });
+    gatehouse_store::Store::connect(&gatehouse_store::ConnectOptions {
+        db: settings,
+        pool_min: 0,
+        pool_max: 2,
+        application_name: "e2e-test".into(),
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("open the node's database")
+}
+
+/// Command-line options that point the server at a `postgres://postgres@host:port/db` URL,
+/// in the JDBC form Keycloak users write.
+pub fn postgres_options(url: &str) -> Vec<String> {
+    let rest = url.strip_prefix("postgres://").expect("postgres:// url");
+    let (user, hostpath) = rest.split_once('@').unwrap_or(("postgres", rest));
+    vec![
+        "--db".into(),
+        "postgres".into(),
+        "--db-url".into(),
+        format!("jdbc:postgresql://{hostpath}"),
+        "--db-username".into(),
+        user.into(),
+    ]
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `gatehouse` binary, real SQLite files and a real PostgreSQL.
+//! One test binary for all of them (STYLE.md), one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod options;
+mod startup;
+mod welcome;
