@@ -141,6 +141,11 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
         tracing::info!("database schema up to date ({} migrations)", report.total);
     }
 
+    if mode == Mode::Prod && config.db == DbKind::DevFile {
+        tracing::warn!(
+            "The dev-file database is for development only: use --db postgres in production, and for more than one node"
+        );
+    }
     let services = Services::new(store.clone());
     let master = services
         .ensure_master_realm()

@@ -117,8 +117,6 @@ pub struct Config {
     pub cache: CacheKind,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
-    /// `import-realm`.
-    pub import_realm: bool,
     /// Every other `spi-*` option, verbatim.
     pub spi: BTreeMap<String, String>,
 }
@@ -190,7 +188,6 @@ impl fmt::Debug for Config {
             .field("node_name", &self.node_name)
             .field("cache", &self.cache)
             .field("config_file", &self.config_file)
-            .field("import_realm", &self.import_realm)
             .field("spi", &spi)
             .finish()
     }

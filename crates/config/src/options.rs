@@ -126,7 +126,6 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
         },
     ),
     opt("config-file", NoDefault),
-    flag("import-realm", Always("false")),
 ];
 
 pub(crate) fn spec(name: &str) -> Option<&'static OptSpec> {

@@ -609,7 +609,6 @@ impl Values<'_> {
             node_name,
             cache: self.required_choice::<CacheKind>("cache")?,
             config_file,
-            import_realm: self.flag("import-realm")?,
             spi,
         })
     }

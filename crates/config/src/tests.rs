@@ -276,8 +276,8 @@ fn separate_and_inline_values() {
 fn bare_boolean_flag() {
     let c = cli(&["--health-enabled", "--metrics-enabled"]).unwrap();
     assert!(c.health_enabled && c.metrics_enabled);
-    let c = cli(&["--http-port=1", "--import-realm"]).unwrap();
-    assert!(c.import_realm);
+    let c = cli(&["--http-port=1", "--hostname-backchannel-dynamic"]).unwrap();
+    assert!(c.hostname_backchannel_dynamic);
     let c = cli(&["--health-enabled", "false"]).unwrap();
     assert!(!c.health_enabled);
 }
