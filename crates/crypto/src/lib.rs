@@ -1,4 +1,5 @@
-//! Password hashing that reads and writes Keycloak 26's stored password credentials.
+//! Password hashing that reads and writes Keycloak 26's stored password credentials, and
+//! (in [`jose`]) the JWS/JWK layer tokens are signed and verified with.
 //!
 //! Keycloak keeps a password as two JSON strings in its `CREDENTIAL` table and in realm exports,
 //! and [`StoredPassword`] carries them unchanged:
@@ -30,10 +31,11 @@
 //! four output blocks) 490 ms. Verifying costs the same as hashing. Every call is CPU-bound for
 //! that long: async callers must run it on a bounded blocking pool.
 //!
-//! Invariants: this crate does no I/O, keeps no state and logs nothing. Passwords, salts and
-//! derived keys never appear in an error or in `Debug` output.
+//! Invariants: this crate does no I/O, keeps no state and logs nothing. Passwords, salts,
+//! derived keys and private keys never appear in an error or in `Debug` output.
 
 mod format;
+pub mod jose;
 mod kdf;
 
 use std::fmt;
