@@ -96,6 +96,17 @@ string_id!(
     ProtocolMapperId
 );
 
+string_id!(
+    /// Id of a user session (online or offline; Keycloak's session ids are random UUIDs, and an
+    /// offline session keeps the id of the online session it was created from).
+    UserSessionId
+);
+string_id!(
+    /// Internal id of a realm key (Keycloak keeps keys as `KeyProvider` components; this is the
+    /// component id).
+    RealmKeyId
+);
+
 /// The longest realm name accepted; Keycloak's `REALM.NAME` column is `VARCHAR(255)`.
 pub const REALM_NAME_MAX_CHARS: usize = 255;
 

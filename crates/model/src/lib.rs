@@ -1,11 +1,13 @@
 //! Gatehouse domain types: ids, realms, clients, roles, users, credentials, groups, client
-//! scopes and protocol mappers.
+//! scopes, protocol mappers, realm keys and durable user and client sessions.
 //!
 //! Invariant: no I/O and no wire format here. Storage lives in `gatehouse-store`; Keycloak's
 //! JSON representations are converted at the edge.
 
 mod entities;
 mod ids;
+mod keys;
+mod sessions;
 
 pub use entities::{
     Client, ClientScope, Credential, Group, MapperOwner, ProtocolMapper, Realm, Role, SslRequired,
@@ -13,8 +15,10 @@ pub use entities::{
 };
 pub use ids::{
     ClientId, ClientScopeId, ClientUuid, CredentialId, GroupId, ProtocolMapperId,
-    REALM_NAME_MAX_CHARS, RealmId, RealmName, RoleId, UserId, Username,
+    REALM_NAME_MAX_CHARS, RealmId, RealmKeyId, RealmName, RoleId, UserId, UserSessionId, Username,
 };
+pub use keys::{KeyUse, RealmKey};
+pub use sessions::{ClientSession, RefreshUse, UserSession};
 
 /// A value that breaks a domain rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,4 +29,7 @@ pub enum ModelError {
     /// Not one of `none`, `external`, `all`.
     #[error("invalid sslRequired value {0:?} (expected none, external or all)")]
     InvalidSslRequired(String),
+    /// Not one of `sig`, `enc`.
+    #[error("invalid key use {0:?} (expected sig or enc)")]
+    InvalidKeyUse(String),
 }

@@ -6,9 +6,12 @@
 
 mod clients;
 mod groups;
+mod keys;
 mod realms;
 mod roles;
 mod scopes;
+mod sessions;
+mod tokens;
 mod users;
 
 use std::collections::BTreeMap;
