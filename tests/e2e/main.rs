@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
+mod oidc;
 mod options;
 mod startup;
 mod welcome;

@@ -5,6 +5,7 @@
 //! (who may create the first admin, what "ready" means for the database) is asked of
 //! [`gatehouse_services`].
 
+mod ctx;
 mod error;
 mod health;
 mod listen;
@@ -38,8 +39,18 @@ pub fn app(state: AppState) -> Router {
             .route(&root, get(welcome::page).post(welcome::create_admin))
             .route("/", get(move || welcome::redirect_to(root.clone())));
     }
+    let protocol = gatehouse_oidc::routes::<AppState>();
+    router = if rel.is_empty() {
+        router.merge(protocol)
+    } else {
+        router.nest(&rel, protocol)
+    };
     router
         .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ctx::attach,
+        ))
         .fallback(metrics::not_found)
         .layer(RequestBodyLimitLayer::new(state.max_body_bytes))
         .with_state(state)

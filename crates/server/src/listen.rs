@@ -104,7 +104,10 @@ impl Running {
             cause,
         })?;
         let handle = Handle::new();
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let scheme = crate::ctx::ListenerScheme(if tls.is_some() { "https" } else { "http" });
+        let service = router
+            .layer(axum::Extension(scheme))
+            .into_make_service_with_connect_info::<SocketAddr>();
         let bind_err = |cause| ServerError::Bind { addr: bound, cause };
         match tls {
             Some(tls) => {

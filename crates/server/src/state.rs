@@ -34,6 +34,16 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// This node's name, shown on the welcome page for operators behind a load balancer.
     pub node_name: Arc<str>,
+    /// `--hostname`: a full URL or a bare host name; `None` when dynamic.
+    pub hostname: Option<Arc<str>>,
+    /// `--hostname-backchannel-dynamic`.
+    pub backchannel_dynamic: bool,
+}
+
+impl axum::extract::FromRef<AppState> for Services {
+    fn from_ref(state: &AppState) -> Services {
+        state.services.clone()
+    }
 }
 
 impl AppState {
@@ -47,6 +57,8 @@ impl AppState {
             max_body_bytes: usize::try_from(config.http_max_request_body_size)
                 .unwrap_or(usize::MAX),
             node_name: Arc::from(config.node_name.as_str()),
+            hostname: config.hostname.as_deref().map(Arc::from),
+            backchannel_dynamic: config.hostname_backchannel_dynamic,
         }
     }
 }

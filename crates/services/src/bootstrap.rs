@@ -231,10 +231,13 @@ fn master_name() -> Result<RealmName, ServiceError> {
 async fn create_master(tx: &mut Tx, name: &RealmName) -> Result<RealmId, StoreError> {
     let mut realm = Realm::new(RealmId::new_random(), name.clone());
     realm.display_name = Some("Keycloak".into());
+    // Keycloak gives the administration realm short-lived access tokens.
+    realm.access_token_lifespan = 60;
     realm.display_name_html =
         Some("<div class=\"kc-logo-text\"><span>Keycloak</span></div>".into());
     tx.insert_realm(&realm).await?;
     let rid = realm.id.clone();
+    crate::realm_defaults::create_client_scopes(tx, &rid).await?;
 
     let offline = realm_role(tx, &rid, "offline_access", "${role_offline-access}").await?;
     let uma = realm_role(tx, &rid, "uma_authorization", "${role_uma_authorization}").await?;
@@ -317,6 +320,9 @@ async fn create_master(tx: &mut Tx, name: &RealmName) -> Result<RealmId, StoreEr
         .insert("post.logout.redirect.uris".into(), "+".into());
     tx.insert_client(&console).await?;
 
+    for client in tx.list_clients(&rid).await? {
+        crate::realm_defaults::attach_realm_scopes(tx, &rid, &client.id).await?;
+    }
     realm.default_role_id = Some(defaults);
     tx.update_realm(&realm).await?;
     Ok(rid)

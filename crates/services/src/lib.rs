@@ -5,12 +5,25 @@
 //! domain types, outputs are domain types or [`ServiceError`].
 
 mod bootstrap;
+mod claims;
+mod clients;
+mod ctx;
 mod error;
 mod hashing;
+mod keys;
+mod oauth_error;
+mod realm_defaults;
+mod tokens;
+mod userinfo;
 
 pub use bootstrap::{AdminCreated, MASTER_REALM, MasterRealm};
+pub use claims::Target;
+pub use ctx::RequestCtx;
 pub use error::ServiceError;
 pub use hashing::Hasher;
+pub use keys::RealmKeys;
+pub use oauth_error::OAuthError;
+pub use tokens::{ClientCredentials, TokenResponse};
 
 use gatehouse_store::Store;
 
@@ -19,6 +32,7 @@ use gatehouse_store::Store;
 pub struct Services {
     store: Store,
     hasher: Hasher,
+    keys: keys::KeyCache,
 }
 
 impl Services {
@@ -27,6 +41,7 @@ impl Services {
         Services {
             store,
             hasher: Hasher::new(),
+            keys: keys::KeyCache::default(),
         }
     }
 

@@ -1,0 +1,37 @@
+//! OpenID Connect and OAuth 2.0 endpoints with Keycloak's paths, parameters, JSON bodies and
+//! error codes.
+//!
+//! Handlers parse and render; every decision is asked of [`gatehouse_services`]. They need the
+//! [`RequestCtx`](gatehouse_services::RequestCtx) that the server crate's middleware puts in the
+//! request extensions, and [`Services`] from the router state.
+
+mod error;
+mod form;
+mod realm;
+mod token;
+
+pub use error::OidcError;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::{get, post};
+use gatehouse_services::Services;
+
+/// The realm and protocol routes, relative to the server's relative path.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Services: FromRef<S>,
+{
+    const OIDC: &str = "/realms/{realm}/protocol/openid-connect";
+    Router::new()
+        .route("/realms/{realm}", get(realm::info))
+        .route(&format!("{OIDC}/certs"), get(realm::certs))
+        .route(&format!("{OIDC}/token"), post(token::token))
+        .route(
+            &format!("{OIDC}/userinfo"),
+            get(token::userinfo).post(token::userinfo_post),
+        )
+        .route(&format!("{OIDC}/token/introspect"), post(token::introspect))
+        .route(&format!("{OIDC}/revoke"), post(token::revoke))
+}

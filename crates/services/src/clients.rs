@@ -1,0 +1,67 @@
+//! Client life cycle rules that hold wherever a client is created from (admin API, import,
+//! bootstrap): realm scopes attached, a secret for confidential clients, and a service-account
+//! user for clients that use the client-credentials grant.
+
+use gatehouse_model::{Client, RealmId, User, UserId, Username};
+use gatehouse_store::Tx;
+
+use crate::{ServiceError, Services, now_millis};
+
+impl Services {
+    /// Creates a client in a realm, as Keycloak's client creation does: the realm's default and
+    /// optional client scopes are attached, a confidential client without a secret gets a random
+    /// one, and `serviceAccountsEnabled` creates the `service-account-<clientId>` user with the
+    /// realm's default roles. Returns the client as stored.
+    pub async fn create_client(&self, client: Client) -> Result<Client, ServiceError> {
+        let mut tx = self.store().begin().await?;
+        let client = create_client_in(&mut tx, client).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+}
+
+pub(crate) async fn create_client_in(
+    tx: &mut Tx,
+    mut client: Client,
+) -> Result<Client, ServiceError> {
+    if !client.public_client && !client.bearer_only && client.secret.is_none() {
+        client.secret = Some(gatehouse_crypto::random_secret(24));
+    }
+    if client.created_timestamp == 0 {
+        client.created_timestamp = now_millis();
+    }
+    tx.insert_client(&client).await?;
+    crate::realm_defaults::attach_realm_scopes(tx, &client.realm_id, &client.id).await?;
+    if client.service_accounts_enabled {
+        create_service_account(tx, &client.realm_id, &client).await?;
+    }
+    Ok(client)
+}
+
+async fn create_service_account(
+    tx: &mut Tx,
+    realm: &RealmId,
+    client: &Client,
+) -> Result<(), ServiceError> {
+    let user = User {
+        id: UserId::new_random(),
+        realm_id: realm.clone(),
+        username: Username::new(format!("service-account-{}", client.client_id)),
+        email: None,
+        first_name: None,
+        last_name: None,
+        enabled: true,
+        email_verified: false,
+        created_timestamp: now_millis(),
+        federation_link: None,
+        service_account_client_link: Some(client.id.clone()),
+        attributes: Default::default(),
+        required_actions: Vec::new(),
+        not_before: 0,
+    };
+    tx.insert_user(&user).await?;
+    if let Some(default_role) = tx.realm_by_id(realm).await?.and_then(|r| r.default_role_id) {
+        tx.grant_user_role(&user.id, &default_role).await?;
+    }
+    Ok(())
+}
