@@ -102,6 +102,12 @@ string_id!(
     UserSessionId
 );
 string_id!(
+    /// Id of a root authentication session (a login in progress; Keycloak's
+    /// `AUTH_SESSION_ID` cookie). Each browser tab has its own sub-session under it, told apart
+    /// by a `tab_id`.
+    AuthSessionId
+);
+string_id!(
     /// Internal id of a realm key (Keycloak keeps keys as `KeyProvider` components; this is the
     /// component id).
     RealmKeyId

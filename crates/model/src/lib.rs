@@ -1,20 +1,23 @@
 //! Gatehouse domain types: ids, realms, clients, roles, users, credentials, groups, client
-//! scopes, protocol mappers, realm keys and durable user and client sessions.
+//! scopes, protocol mappers, realm keys, durable user and client sessions, authentication
+//! sessions (logins in progress) and authorization codes.
 //!
 //! Invariant: no I/O and no wire format here. Storage lives in `gatehouse-store`; Keycloak's
 //! JSON representations are converted at the edge.
 
+mod auth;
 mod entities;
 mod ids;
 mod keys;
 mod sessions;
 
+pub use auth::{AuthCode, AuthSession, CodeUse};
 pub use entities::{
     Client, ClientScope, Credential, Group, MapperOwner, ProtocolMapper, Realm, Role, SslRequired,
     User,
 };
 pub use ids::{
-    ClientId, ClientScopeId, ClientUuid, CredentialId, GroupId, ProtocolMapperId,
+    AuthSessionId, ClientId, ClientScopeId, ClientUuid, CredentialId, GroupId, ProtocolMapperId,
     REALM_NAME_MAX_CHARS, RealmId, RealmKeyId, RealmName, RoleId, UserId, UserSessionId, Username,
 };
 pub use keys::{KeyUse, RealmKey};

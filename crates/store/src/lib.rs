@@ -22,6 +22,6 @@ mod tx;
 
 pub use connect::{Backend, ConnectOptions, DbSettings, PoolStats, Store};
 pub use error::StoreError;
-pub use gatehouse_model::RefreshUse;
+pub use gatehouse_model::{CodeUse, RefreshUse};
 pub use migrate::MigrationReport;
 pub use tx::Tx;

@@ -4,6 +4,7 @@
 //! unique name returns `StoreError::Conflict` naming what clashed. On PostgreSQL a failed
 //! statement aborts the transaction, so after an error the caller should roll back.
 
+mod auth;
 mod clients;
 mod groups;
 mod keys;
