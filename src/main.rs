@@ -154,7 +154,8 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
     bootstrap_admin(&services, &config, master.has_users).await?;
 
     let readiness = Readiness::default();
-    let state = AppState::new(services.clone(), &config, readiness.clone());
+    let state = AppState::new(services.clone(), &config, readiness.clone())
+        .map_err(|e| format!("Failed to start: {e}"))?;
     let mut running = gatehouse_server::serve(&config, state)
         .await
         .map_err(|e| format!("Failed to start: {e}"))?;

@@ -2,6 +2,7 @@
 //! One test binary for all of them (STYLE.md), one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod harness;
 mod oidc;
 mod options;

@@ -5,6 +5,7 @@
 //! [`RequestCtx`](gatehouse_services::RequestCtx) that the server crate's middleware puts in the
 //! request extensions, and [`Services`] from the router state.
 
+mod authorize;
 mod error;
 mod form;
 mod realm;
@@ -22,10 +23,19 @@ pub fn routes<S>() -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
     Services: FromRef<S>,
+    gatehouse_login::LoginState: FromRef<S>,
 {
     const OIDC: &str = "/realms/{realm}/protocol/openid-connect";
     Router::new()
         .route("/realms/{realm}", get(realm::info))
+        .route(
+            "/realms/{realm}/.well-known/openid-configuration",
+            get(authorize::discovery),
+        )
+        .route(
+            &format!("{OIDC}/auth"),
+            get(authorize::auth_get).post(authorize::auth_post),
+        )
         .route(&format!("{OIDC}/certs"), get(realm::certs))
         .route(&format!("{OIDC}/token"), post(token::token))
         .route(

@@ -91,6 +91,23 @@ pub async fn token(
                 .client_credentials_grant(&ctx, &realm, &creds, form.get("scope"))
                 .await?
         }
+        "authorization_code" => {
+            let Some(code) = form.get("code") else {
+                return Err(
+                    OAuthError::bad_request("invalid_request", "Missing parameter: code").into(),
+                );
+            };
+            services
+                .code_grant(
+                    &ctx,
+                    &realm,
+                    &creds,
+                    code,
+                    form.get("redirect_uri"),
+                    form.get("code_verifier"),
+                )
+                .await?
+        }
         "refresh_token" => {
             let Some(refresh) = form.get("refresh_token") else {
                 return Err(OAuthError::bad_request("invalid_request", "No refresh token").into());

@@ -25,6 +25,9 @@ pub enum ServerError {
         /// What was wrong with them.
         cause: String,
     },
+    /// The built-in theme does not parse (a build defect; the unit tests catch it).
+    #[error("login theme: {0}")]
+    Theme(String),
     /// A listener failed while serving.
     #[error("listener failed: {0}")]
     Serve(std::io::Error),

@@ -39,7 +39,8 @@ pub fn app(state: AppState) -> Router {
             .route(&root, get(welcome::page).post(welcome::create_admin))
             .route("/", get(move || welcome::redirect_to(root.clone())));
     }
-    let protocol = gatehouse_oidc::routes::<AppState>();
+    let protocol =
+        gatehouse_oidc::routes::<AppState>().merge(gatehouse_login::routes::<AppState>());
     router = if rel.is_empty() {
         router.merge(protocol)
     } else {

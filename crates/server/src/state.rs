@@ -38,6 +38,14 @@ pub struct AppState {
     pub hostname: Option<Arc<str>>,
     /// `--hostname-backchannel-dynamic`.
     pub backchannel_dynamic: bool,
+    /// Themes and the node's route, for the login pages.
+    pub login: gatehouse_login::LoginState,
+}
+
+impl axum::extract::FromRef<AppState> for gatehouse_login::LoginState {
+    fn from_ref(state: &AppState) -> gatehouse_login::LoginState {
+        state.login.clone()
+    }
 }
 
 impl axum::extract::FromRef<AppState> for Services {
@@ -48,9 +56,15 @@ impl axum::extract::FromRef<AppState> for Services {
 
 impl AppState {
     /// Builds the state from the resolved configuration.
-    pub fn new(services: Services, config: &Config, readiness: Readiness) -> Self {
+    pub fn new(
+        services: Services,
+        config: &Config,
+        readiness: Readiness,
+    ) -> Result<Self, crate::ServerError> {
         let rel = config.http_relative_path.as_str().trim_end_matches('/');
-        AppState {
+        let themes = gatehouse_login::Themes::builtin()
+            .map_err(|e| crate::ServerError::Theme(e.to_string()))?;
+        Ok(AppState {
             services,
             readiness,
             relative_path: rel.to_owned(),
@@ -59,6 +73,10 @@ impl AppState {
             node_name: Arc::from(config.node_name.as_str()),
             hostname: config.hostname.as_deref().map(Arc::from),
             backchannel_dynamic: config.hostname_backchannel_dynamic,
-        }
+            login: gatehouse_login::LoginState {
+                themes: Arc::new(themes),
+                node: Arc::from(config.node_name.as_str()),
+            },
+        })
     }
 }

@@ -42,7 +42,11 @@ async fn state(args: &[&str]) -> (AppState, gatehouse_config::Config, tempfile::
     services.ensure_master_realm().await.unwrap();
     let readiness = Readiness::default();
     readiness.set(true);
-    (AppState::new(services, &config, readiness), config, dir)
+    (
+        AppState::new(services, &config, readiness).unwrap(),
+        config,
+        dir,
+    )
 }
 
 async fn body(response: axum::response::Response) -> String {

@@ -65,3 +65,20 @@ async fn create_service_account(
     }
     Ok(())
 }
+
+impl Services {
+    /// The names of the realm's OpenID Connect client scopes (for discovery's `scopes_supported`).
+    pub async fn client_scope_names(
+        &self,
+        realm: &gatehouse_model::Realm,
+    ) -> Result<Vec<String>, ServiceError> {
+        let mut tx = self.store().begin().await?;
+        let scopes = tx.list_client_scopes(&realm.id).await?;
+        tx.rollback().await?;
+        Ok(scopes
+            .into_iter()
+            .filter(|s| s.protocol == crate::realm_defaults::OIDC)
+            .map(|s| s.name)
+            .collect())
+    }
+}

@@ -11,6 +11,7 @@ mod ctx;
 mod error;
 mod hashing;
 mod keys;
+mod login;
 mod oauth_error;
 mod realm_defaults;
 mod tokens;
@@ -22,6 +23,9 @@ pub use ctx::RequestCtx;
 pub use error::ServiceError;
 pub use hashing::Hasher;
 pub use keys::RealmKeys;
+pub use login::{
+    AuthFailure, AuthRequest, LoginPage, LoginResult, Redirect, ResponseMode, redirect_uri_allowed,
+};
 pub use oauth_error::OAuthError;
 pub use tokens::{ClientCredentials, TokenResponse};
 

@@ -445,7 +445,7 @@ impl Services {
         issue.tokens(&keys, true)
     }
 
-    async fn rehash(
+    pub(crate) async fn rehash(
         &self,
         stored: gatehouse_model::Credential,
         password: &str,
@@ -542,7 +542,11 @@ pub(crate) async fn authenticate_client(
     Ok(client)
 }
 
-async fn find_user(tx: &mut Tx, realm: &Realm, login: &str) -> Result<Option<User>, OAuthError> {
+pub(crate) async fn find_user(
+    tx: &mut Tx,
+    realm: &Realm,
+    login: &str,
+) -> Result<Option<User>, OAuthError> {
     let login = login.trim();
     if login.is_empty() {
         return Ok(None);
@@ -769,29 +773,33 @@ fn origin_of(uri: &str) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
-struct SessionRef<'a> {
-    id: &'a UserSessionId,
-    started: i64,
-    offline: bool,
-    notes: &'a BTreeMap<String, String>,
-    acr: &'a str,
+pub(crate) struct SessionRef<'a> {
+    pub(crate) id: &'a UserSessionId,
+    pub(crate) started: i64,
+    pub(crate) offline: bool,
+    pub(crate) notes: &'a BTreeMap<String, String>,
+    pub(crate) acr: &'a str,
 }
 
 /// One issuance: everything the token documents are made from.
-struct Issue<'a> {
-    ctx: &'a RequestCtx,
-    realm: &'a Realm,
-    client: &'a Client,
-    user: &'a User,
-    subject: &'a SubjectData,
-    plan: &'a ScopePlan,
-    session: Option<SessionRef<'a>>,
-    nonce: Option<&'a str>,
-    now: i64,
+pub(crate) struct Issue<'a> {
+    pub(crate) ctx: &'a RequestCtx,
+    pub(crate) realm: &'a Realm,
+    pub(crate) client: &'a Client,
+    pub(crate) user: &'a User,
+    pub(crate) subject: &'a SubjectData,
+    pub(crate) plan: &'a ScopePlan,
+    pub(crate) session: Option<SessionRef<'a>>,
+    pub(crate) nonce: Option<&'a str>,
+    pub(crate) now: i64,
 }
 
 impl Issue<'_> {
-    fn tokens(&self, keys: &RealmKeys, with_refresh: bool) -> Result<TokenResponse, OAuthError> {
+    pub(crate) fn tokens(
+        &self,
+        keys: &RealmKeys,
+        with_refresh: bool,
+    ) -> Result<TokenResponse, OAuthError> {
         let signer = self.signer(keys)?;
         let lifespan = self
             .client

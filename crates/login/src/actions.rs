@@ -1,0 +1,367 @@
+//! The login form's routes and the pages and responses the protocol endpoints share.
+
+use std::collections::BTreeMap;
+
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use gatehouse_model::Realm;
+use gatehouse_services::{LoginPage, LoginResult, Redirect, RequestCtx, ResponseMode, Services};
+use serde_json::json;
+
+use crate::cookies::{AUTH_SESSION_ID, auth_session_cookie, cookie_value};
+use crate::{LoginState, Themes};
+
+/// Renders the login form for `page`, setting the `AUTH_SESSION_ID` cookie.
+pub fn login_page(
+    state: &LoginState,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    page: &LoginPage,
+    message: Option<(&str, &str)>,
+    headers: &HeaderMap,
+) -> Response {
+    let themes = &state.themes;
+    let locale = themes.locale(page.ui_locales.as_deref(), accept_language(headers));
+    let realm_url = format!("{}/realms/{}", ctx.frontend, realm.name);
+    let action = format!(
+        "{realm_url}/login-actions/authenticate?client_id={}&tab_id={}",
+        encode(&page.client_id),
+        encode(&page.tab_id)
+    );
+    let message =
+        message.map(|(kind, key)| json!({"type": kind, "summary": themes.msg(locale, key, &[])}));
+    let ctx_json = json!({
+        "realm": realm_json(realm),
+        "url": {
+            "loginAction": action,
+            "resourcesPath": resources_path(themes, ctx),
+            "loginRestartFlowUrl": format!("{realm_url}/login-actions/restart"),
+        },
+        "login": {"username": page.username},
+        "usernameHidden": false,
+        "registrationEmailAsUsername": realm.registration_email_as_username,
+        "loginWithEmailAllowed": realm.login_with_email_allowed,
+        "rememberMe": false,
+        "rememberMeChecked": false,
+        "message": message,
+        "client": {
+            "clientId": page.client_id,
+            "name": page.client_name.clone().unwrap_or_default(),
+            "baseUrl": page.client_base_url.clone().unwrap_or_default(),
+        },
+        "locale": locale_json(themes, locale),
+        "csrf": page.csrf,
+        "tabId": page.tab_id,
+    });
+    let mut response = render(themes, "login.html", locale, ctx_json, StatusCode::OK);
+    let https = ctx.frontend.starts_with("https://");
+    let realm_path = realm_path(ctx, realm);
+    if let Some(cookie) =
+        auth_session_cookie(page.auth_session.as_str(), &state.node, &realm_path, https)
+    {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// An error page: nothing is redirected anywhere when the redirect URI cannot be trusted.
+pub fn error_page(
+    themes: &Themes,
+    ctx: &RequestCtx,
+    realm: Option<&Realm>,
+    key: &str,
+    arg: Option<&str>,
+    headers: &HeaderMap,
+    status: StatusCode,
+) -> Response {
+    let locale = themes.locale(None, accept_language(headers));
+    let args: Vec<String> = arg.map(|a| vec![a.to_owned()]).unwrap_or_default();
+    let ctx_json = json!({
+        "realm": realm.map(realm_json).unwrap_or_else(|| json!({"name": "", "displayName": ""})),
+        "url": {"resourcesPath": resources_path(themes, ctx)},
+        "message": {"type": "error", "summary": themes.msg(locale, key, &args)},
+        "skipLink": true,
+        "client": {"clientId": "", "name": "", "baseUrl": ""},
+        "locale": locale_json(themes, locale),
+    });
+    render(themes, "error.html", locale, ctx_json, status)
+}
+
+/// Delivers an authorization response: a 302 for `query` and `fragment`, an auto-submitting
+/// form for `form_post`.
+pub fn deliver(redirect: &Redirect) -> Response {
+    match redirect.mode {
+        ResponseMode::FormPost => {
+            let mut inputs = String::new();
+            for (k, v) in &redirect.params {
+                inputs.push_str(&format!(
+                    "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                    html_escape(k),
+                    html_escape(v)
+                ));
+            }
+            let body = format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Submit This Form</title></head>\
+                 <body onload=\"javascript:document.forms[0].submit()\"><noscript><p>JavaScript is disabled: \
+                 press Continue.</p></noscript><form method=\"post\" action=\"{}\">{inputs}\
+                 <noscript><button type=\"submit\">Continue</button></noscript></form></body></html>",
+                html_escape(&redirect.redirect_uri)
+            );
+            let mut response = Html(body).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        // 302, as Keycloak answers: some relying parties treat 303 differently.
+        _ => match HeaderValue::from_str(&redirect.location()) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => StatusCode::BAD_REQUEST.into_response(),
+        },
+    }
+}
+
+/// `GET login-actions/authenticate`: the form again (a reload).
+pub async fn show(
+    State(services): State<Services>,
+    State(state): State<LoginState>,
+    Path(realm): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    Extension(ctx): Extension<RequestCtx>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(realm) = services.realm(&realm).await else {
+        return error_page(
+            &state.themes,
+            &ctx,
+            None,
+            "realmNotFound",
+            None,
+            &headers,
+            StatusCode::NOT_FOUND,
+        );
+    };
+    let root = auth_root(&headers);
+    let tab = query.get("tab_id").cloned().unwrap_or_default();
+    match services.login_page(&realm, &root, &tab).await {
+        Ok(Some(page)) => login_page(&state, &ctx, &realm, &page, None, &headers),
+        Ok(None) => expired(&state.themes, &ctx, &realm, &headers),
+        Err(e) => failure(&state.themes, &ctx, &realm, &headers, e),
+    }
+}
+
+/// `POST login-actions/authenticate`: the credentials.
+pub async fn submit(
+    State(services): State<Services>,
+    State(state): State<LoginState>,
+    Path(realm): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    Extension(ctx): Extension<RequestCtx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(realm) = services.realm(&realm).await else {
+        return error_page(
+            &state.themes,
+            &ctx,
+            None,
+            "realmNotFound",
+            None,
+            &headers,
+            StatusCode::NOT_FOUND,
+        );
+    };
+    let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let root = auth_root(&headers);
+    if root.is_empty() {
+        return error_page(
+            &state.themes,
+            &ctx,
+            Some(&realm),
+            "cookieNotFoundMessage",
+            None,
+            &headers,
+            StatusCode::BAD_REQUEST,
+        );
+    }
+    let tab = query.get("tab_id").cloned().unwrap_or_default();
+    let result = services
+        .submit_login(
+            &ctx,
+            &realm,
+            &root,
+            &tab,
+            field("csrf"),
+            field("username"),
+            field("password"),
+        )
+        .await;
+    match result {
+        Ok(LoginResult::Done(redirect)) => deliver(&redirect),
+        Ok(LoginResult::Retry { page, message }) => {
+            let mut response = login_page(
+                &state,
+                &ctx,
+                &realm,
+                &page,
+                Some(("error", message)),
+                &headers,
+            );
+            // Keycloak answers a failed sign-in with 200 and the form; 401 would make some
+            // browsers show their own credential dialog.
+            *response.status_mut() = StatusCode::OK;
+            response
+        }
+        Ok(LoginResult::Expired) => expired(&state.themes, &ctx, &realm, &headers),
+        Err(e) => failure(&state.themes, &ctx, &realm, &headers, e),
+    }
+}
+
+/// `GET /resources/{version}/login/{theme}/{path}`: the theme's static files.
+pub async fn resource(
+    State(state): State<LoginState>,
+    Path((_version, theme, path)): Path<(String, String, String)>,
+) -> Response {
+    if theme != state.themes.name() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.themes.resource(&path) {
+        Some((content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, content_type),
+                (header::CACHE_CONTROL, "public, max-age=2592000, immutable"),
+            ],
+            body,
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+fn expired(themes: &Themes, ctx: &RequestCtx, realm: &Realm, headers: &HeaderMap) -> Response {
+    error_page(
+        themes,
+        ctx,
+        Some(realm),
+        "expiredActionMessage",
+        None,
+        headers,
+        StatusCode::BAD_REQUEST,
+    )
+}
+
+fn failure(
+    themes: &Themes,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    headers: &HeaderMap,
+    e: gatehouse_services::ServiceError,
+) -> Response {
+    tracing::error!(error = %e, "login action failed");
+    error_page(
+        themes,
+        ctx,
+        Some(realm),
+        "internalServerError",
+        None,
+        headers,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+}
+
+/// The root id of `AUTH_SESSION_ID`, without the route suffix.
+fn auth_root(headers: &HeaderMap) -> String {
+    cookie_value(headers, AUTH_SESSION_ID)
+        .map(|v| v.split('.').next().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
+fn realm_path(ctx: &RequestCtx, realm: &Realm) -> String {
+    // The cookie path is the realm's path under the frontend URL's own path.
+    let after_scheme = ctx.frontend.split_once("://").map_or("", |(_, r)| r);
+    let base_path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    format!("{}/realms/{}", base_path.trim_end_matches('/'), realm.name)
+}
+
+fn realm_json(realm: &Realm) -> serde_json::Value {
+    json!({
+        "name": realm.name.as_str(),
+        "displayName": realm.display_name.clone().unwrap_or_default(),
+    })
+}
+
+fn resources_path(themes: &Themes, ctx: &RequestCtx) -> String {
+    format!(
+        "{}/resources/{}/login/{}",
+        ctx.frontend,
+        env!("CARGO_PKG_VERSION"),
+        themes.name()
+    )
+}
+
+fn locale_json(themes: &Themes, current: &str) -> serde_json::Value {
+    let supported: Vec<_> = themes
+        .supported()
+        .into_iter()
+        .map(|(tag, label)| json!({"tag": tag, "label": label, "url": format!("?kc_locale={tag}")}))
+        .collect();
+    json!({"current": current, "supported": supported})
+}
+
+fn accept_language(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn render(
+    themes: &Themes,
+    template: &str,
+    locale: &str,
+    ctx: serde_json::Value,
+    status: StatusCode,
+) -> Response {
+    match themes.render(template, locale, ctx) {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store, must-revalidate, max-age=0"),
+            );
+            h.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+            h.insert(
+                "content-security-policy",
+                HeaderValue::from_static(
+                    "frame-src 'self'; frame-ancestors 'self'; object-src 'none';",
+                ),
+            );
+            h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            h.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, template, "login template failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}

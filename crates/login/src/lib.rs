@@ -1,0 +1,48 @@
+//! Login pages: the theme (minijinja templates, message bundles, static resources), the login
+//! form at `login-actions/authenticate`, and the delivery of an authorization response
+//! (redirect or `form_post`).
+//!
+//! Handlers parse and render; signing in is decided by [`gatehouse_services`].
+
+mod actions;
+mod cookies;
+mod theme;
+
+pub use actions::{deliver, error_page, login_page};
+pub use cookies::{AUTH_SESSION_ID, auth_session_cookie, cookie_value};
+pub use theme::Themes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use gatehouse_services::Services;
+
+/// What the login handlers share besides [`Services`].
+#[derive(Clone)]
+pub struct LoginState {
+    /// The loaded themes.
+    pub themes: Arc<Themes>,
+    /// This node's name: the route suffix of `AUTH_SESSION_ID` (`<id>.<node>`), which sticky
+    /// load balancers route on.
+    pub node: Arc<str>,
+}
+
+/// The login routes, relative to the server's relative path.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Services: FromRef<S>,
+    LoginState: FromRef<S>,
+{
+    Router::new()
+        .route(
+            "/realms/{realm}/login-actions/authenticate",
+            get(actions::show).post(actions::submit),
+        )
+        .route(
+            "/resources/{version}/login/{theme}/{*path}",
+            get(actions::resource),
+        )
+}

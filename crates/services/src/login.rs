@@ -1,0 +1,725 @@
+//! The browser login: the authorization request, the login form's credentials, and the
+//! authorization code that comes out of it.
+//!
+//! An authentication session (Keycloak's `authenticationSessions`: one root id in the
+//! `AUTH_SESSION_ID` cookie, one sub-session per browser tab) holds the validated authorization
+//! request until the user has signed in. It lives in the database for now, so any node can carry
+//! on a login that another node started; the distributed cache takes it over later.
+
+use std::collections::BTreeMap;
+
+use crate::tokens::{
+    ClientCredentials, Issue, ScopePlan, SessionRef, SubjectData, TokenResponse,
+    authenticate_client, password_policy,
+};
+use crate::{OAuthError, RequestCtx, ServiceError, Services, now_millis};
+use gatehouse_crypto::{StoredPassword, Verified, constant_time_eq};
+use gatehouse_model::{
+    AuthCode, AuthSession, AuthSessionId, Client, ClientSession, CodeUse, Realm, User, UserSession,
+    UserSessionId,
+};
+
+fn now_secs() -> i64 {
+    now_millis() / 1000
+}
+
+/// The parameters of an authorization request, as received.
+#[derive(Debug, Clone, Default)]
+pub struct AuthRequest {
+    /// Every query parameter, first value of each.
+    pub params: BTreeMap<String, String>,
+}
+
+impl AuthRequest {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Where an authorization response goes and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// Parameters in the redirect URI's query.
+    Query,
+    /// Parameters in the redirect URI's fragment.
+    Fragment,
+    /// An auto-submitting HTML form posting the parameters.
+    FormPost,
+}
+
+/// An authorization response (success or error) for the protocol crate to deliver.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    /// The validated redirect URI.
+    pub redirect_uri: String,
+    /// How to deliver.
+    pub mode: ResponseMode,
+    /// The parameters (`code`, `state`, `iss`, or `error`, ...).
+    pub params: Vec<(String, String)>,
+}
+
+impl Redirect {
+    /// The URL for query and fragment modes.
+    pub fn location(&self) -> String {
+        let encoded: String = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        match self.mode {
+            ResponseMode::Fragment => format!("{}#{}", self.redirect_uri, encoded),
+            _ => {
+                let sep = if self.redirect_uri.contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                format!("{}{}{}", self.redirect_uri, sep, encoded)
+            }
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// What the login page shows.
+#[derive(Debug, Clone)]
+pub struct LoginPage {
+    /// The authentication session's root id (for the cookie).
+    pub auth_session: AuthSessionId,
+    /// The tab's id.
+    pub tab_id: String,
+    /// The client's `clientId`.
+    pub client_id: String,
+    /// The client's display name.
+    pub client_name: Option<String>,
+    /// The client's base URL, for a back link.
+    pub client_base_url: Option<String>,
+    /// The form's CSRF value.
+    pub csrf: String,
+    /// Prefill for the username field (`login_hint`, or what was typed).
+    pub username: String,
+    /// `ui_locales` of the request.
+    pub ui_locales: Option<String>,
+}
+
+/// Why an authorization request cannot go on.
+#[derive(Debug)]
+pub enum AuthFailure {
+    /// No valid redirect URI: the user sees an error page with this message key and argument.
+    Page {
+        /// Message key of the theme.
+        message: &'static str,
+        /// Argument for `{0}`.
+        arg: Option<String>,
+    },
+    /// The client gets an OAuth error at its redirect URI.
+    Redirect(Redirect),
+    /// A fault below.
+    Service(ServiceError),
+}
+
+impl From<ServiceError> for AuthFailure {
+    fn from(e: ServiceError) -> Self {
+        AuthFailure::Service(e)
+    }
+}
+
+impl From<gatehouse_store::StoreError> for AuthFailure {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        AuthFailure::Service(e.into())
+    }
+}
+
+/// The result of posting the login form.
+#[derive(Debug)]
+pub enum LoginResult {
+    /// Signed in: deliver this response to the client.
+    Done(Redirect),
+    /// Show the form again with a message key (wrong credentials, disabled account...).
+    Retry {
+        /// The page to show.
+        page: LoginPage,
+        /// Message key of the theme.
+        message: &'static str,
+    },
+    /// The login cannot continue (session expired or unknown): show this message key.
+    Expired,
+}
+
+/// Keycloak's redirect URI rule: exact match, or a registered URI ending in `*` matches by
+/// prefix; relative registered URIs are resolved against the client's root URL, in which
+/// `${authBaseUrl}` and `${authAdminUrl}` stand for the server's own base URL.
+pub fn redirect_uri_allowed(client: &Client, uri: &str, base_url: &str) -> bool {
+    if uri.contains('#') || uri.is_empty() {
+        return false;
+    }
+    client.redirect_uris.iter().any(|registered| {
+        let registered = if registered.starts_with('/') {
+            match &client.root_url {
+                Some(root) => {
+                    let root = root
+                        .replace("${authBaseUrl}", base_url)
+                        .replace("${authAdminUrl}", base_url);
+                    format!("{}{}", root.trim_end_matches('/'), registered)
+                }
+                None => return false,
+            }
+        } else {
+            registered.clone()
+        };
+        match registered.strip_suffix('*') {
+            Some(prefix) => uri.starts_with(prefix),
+            None => registered == uri,
+        }
+    })
+}
+
+impl Services {
+    /// Validates an authorization request and opens an authentication session for it.
+    pub async fn start_login(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        request: &AuthRequest,
+        cookie_session: Option<&str>,
+    ) -> Result<LoginPage, AuthFailure> {
+        let page = |message: &'static str, arg: Option<&str>| AuthFailure::Page {
+            message,
+            arg: arg.map(str::to_owned),
+        };
+        let Some(client_id) = request.get("client_id") else {
+            return Err(page("invalidParameterMessage", Some("client_id")));
+        };
+        let mut tx = self.store().begin().await?;
+        let client = tx
+            .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(client_id))
+            .await?
+            .filter(|c| c.enabled && !c.bearer_only)
+            .ok_or_else(|| page("clientNotFoundMessage", None))?;
+        let redirect_uri = match request.get("redirect_uri") {
+            Some(uri) if redirect_uri_allowed(&client, uri, &ctx.frontend) => uri.to_owned(),
+            Some(_) => return Err(page("invalidParameterMessage", Some("redirect_uri"))),
+            None => {
+                let exact: Vec<&String> = client
+                    .redirect_uris
+                    .iter()
+                    .filter(|u| !u.contains('*'))
+                    .collect();
+                match exact.as_slice() {
+                    [only] if client.redirect_uris.len() == 1 => (*only).clone(),
+                    _ => return Err(page("invalidParameterMessage", Some("redirect_uri"))),
+                }
+            }
+        };
+        let mode = match request.get("response_mode") {
+            None | Some("query") => ResponseMode::Query,
+            Some("fragment") => ResponseMode::Fragment,
+            Some("form_post") => ResponseMode::FormPost,
+            Some(_) => {
+                return Err(error_redirect(
+                    ctx.issuer(realm.name.as_str()),
+                    &redirect_uri,
+                    ResponseMode::Query,
+                    request.get("state"),
+                    "invalid_request",
+                    "Invalid parameter: response_mode",
+                ));
+            }
+        };
+        let fail = |error: &str, description: &str| {
+            error_redirect(
+                ctx.issuer(realm.name.as_str()),
+                &redirect_uri,
+                mode.clone(),
+                request.get("state"),
+                error,
+                description,
+            )
+        };
+        match request.get("response_type") {
+            None => return Err(fail("invalid_request", "Missing parameter: response_type")),
+            Some("code") => {}
+            Some(_) => {
+                return Err(fail(
+                    "unsupported_response_type",
+                    "Client is not allowed to initiate browser login with given response_type.",
+                ));
+            }
+        }
+        if !client.standard_flow_enabled {
+            return Err(fail(
+                "unauthorized_client",
+                "Client is not allowed to initiate browser login with given response_type. Standard flow is disabled for the client.",
+            ));
+        }
+        let method = match (
+            request.get("code_challenge"),
+            request.get("code_challenge_method"),
+        ) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(fail("invalid_request", "Missing parameter: code_challenge"));
+            }
+            (Some(_), None) => Some("plain"),
+            (Some(_), Some(m @ ("S256" | "plain"))) => Some(m),
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    "invalid_request",
+                    "Invalid parameter: code_challenge_method",
+                ));
+            }
+        };
+        if let Some(required) = client
+            .attributes
+            .get("pkce.code.challenge.method")
+            .filter(|m| !m.is_empty())
+        {
+            match method {
+                None => {
+                    return Err(fail(
+                        "invalid_request",
+                        "Missing parameter: code_challenge_method",
+                    ));
+                }
+                Some(m) if m != required => {
+                    return Err(fail(
+                        "invalid_request",
+                        "Invalid parameter: code challenge method is not configured one",
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(challenge) = request.get("code_challenge") {
+            // RFC 7636 §4.2: 43 to 128 characters of the unreserved set.
+            let ok = (43..=128).contains(&challenge.len())
+                && challenge
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            if !ok {
+                return Err(fail("invalid_request", "Invalid parameter: code_challenge"));
+            }
+        }
+        if request
+            .get("prompt")
+            .is_some_and(|p| p.split(' ').any(|p| p == "none"))
+        {
+            // Single sign-on cookies are not issued yet, so there is never a session to reuse.
+            return Err(fail("login_required", "No active session"));
+        }
+
+        let now = now_secs();
+        let id = cookie_session
+            .and_then(|c| c.split('.').next())
+            .filter(|c| !c.is_empty() && c.len() <= 64)
+            .map(AuthSessionId::from)
+            .unwrap_or_else(AuthSessionId::new_random);
+        let tab_id = gatehouse_crypto::random_secret(8);
+        let csrf = gatehouse_crypto::random_secret(24);
+        let mut params = BTreeMap::new();
+        params.insert("redirect_uri".to_owned(), redirect_uri);
+        params.insert(
+            "response_mode".to_owned(),
+            match mode {
+                ResponseMode::Query => "query",
+                ResponseMode::Fragment => "fragment",
+                ResponseMode::FormPost => "form_post",
+            }
+            .to_owned(),
+        );
+        for name in [
+            "state",
+            "nonce",
+            "scope",
+            "code_challenge",
+            "login_hint",
+            "ui_locales",
+            "max_age",
+        ] {
+            if let Some(v) = request.get(name) {
+                params.insert(name.to_owned(), v.to_owned());
+            }
+        }
+        if let Some(m) = method {
+            params.insert("code_challenge_method".to_owned(), m.to_owned());
+        }
+        let session = AuthSession {
+            id: id.clone(),
+            tab_id: tab_id.clone(),
+            realm_id: realm.id.clone(),
+            client_id: client.id.clone(),
+            created: now,
+            expires: now + i64::from(realm.access_code_lifespan_login),
+            user_id: None,
+            params,
+            notes: [("csrf".to_owned(), csrf.clone())].into(),
+        };
+        tx.insert_auth_session(&session).await?;
+        tx.commit().await?;
+        Ok(LoginPage {
+            auth_session: id,
+            tab_id,
+            client_id: client.client_id.to_string(),
+            client_name: client.name.clone(),
+            client_base_url: client.base_url.clone(),
+            csrf,
+            username: request.get("login_hint").unwrap_or_default().to_owned(),
+            ui_locales: request.get("ui_locales").map(str::to_owned),
+        })
+    }
+
+    /// The login page again for a tab of a session (a reload, a back button).
+    pub async fn login_page(
+        &self,
+        realm: &Realm,
+        auth_session: &str,
+        tab_id: &str,
+    ) -> Result<Option<LoginPage>, ServiceError> {
+        let mut tx = self.store().begin().await?;
+        let Some(session) = tx
+            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if session.expires <= now_secs() || session.realm_id != realm.id {
+            return Ok(None);
+        }
+        let client = tx.client_by_id(&session.client_id).await?;
+        tx.rollback().await?;
+        Ok(client.map(|client| page_of(&session, &client, String::new())))
+    }
+
+    /// The login form was posted: check the CSRF value and the credentials; on success end the
+    /// authentication session and issue an authorization code.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit_login(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        auth_session: &str,
+        tab_id: &str,
+        csrf: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginResult, ServiceError> {
+        let now = now_secs();
+        let mut tx = self.store().begin().await?;
+        let root = AuthSessionId::from(auth_session);
+        let Some(session) = tx.auth_session(&root, tab_id).await? else {
+            return Ok(LoginResult::Expired);
+        };
+        if session.expires <= now || session.realm_id != realm.id {
+            return Ok(LoginResult::Expired);
+        }
+        let Some(client) = tx.client_by_id(&session.client_id).await? else {
+            return Ok(LoginResult::Expired);
+        };
+        let expected = session
+            .notes
+            .get("csrf")
+            .map(String::as_str)
+            .unwrap_or_default();
+        if expected.is_empty() || !constant_time_eq(expected.as_bytes(), csrf.as_bytes()) {
+            return Ok(LoginResult::Expired);
+        }
+        let retry = |message| LoginResult::Retry {
+            page: page_of(&session, &client, username.to_owned()),
+            message,
+        };
+        if username.trim().is_empty() {
+            return Ok(retry("missingUsernameMessage"));
+        }
+        let user = crate::tokens::find_user(&mut tx, realm, username)
+            .await
+            .map_err(service)?;
+        let Some(user) = user else {
+            return Ok(retry("invalidUserMessage"));
+        };
+        let creds = tx.credentials_of(&user.id).await?;
+        tx.rollback().await?;
+        let Some(stored) = creds.into_iter().find(|c| c.credential_type == "password") else {
+            return Ok(retry("invalidUserMessage"));
+        };
+        let policy = password_policy(realm);
+        let verified = self
+            .hasher
+            .verify(
+                password.to_owned(),
+                StoredPassword {
+                    secret_data: stored.secret_data.clone(),
+                    credential_data: stored.credential_data.clone(),
+                },
+                policy,
+            )
+            .await?;
+        match verified {
+            Verified::Mismatch => return Ok(retry("invalidUserMessage")),
+            Verified::Match { needs_rehash: true } => self.rehash(stored, password, policy).await,
+            Verified::Match { .. } => {}
+        }
+        if !user.enabled {
+            return Ok(retry("accountDisabledMessage"));
+        }
+        if !user.required_actions.is_empty() {
+            // Required actions (update password, verify email...) come with their pages.
+            return Ok(retry("accountNotFullySetUpMessage"));
+        }
+        self.finish_login(ctx, realm, &client, &user, session, username, now)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_login(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        client: &Client,
+        user: &User,
+        session: AuthSession,
+        username: &str,
+        now: i64,
+    ) -> Result<LoginResult, ServiceError> {
+        let param = |k: &str| session.params.get(k).cloned();
+        let scope = param("scope").unwrap_or_default();
+        let mut tx = self.store().begin().await?;
+        // The tab's session is consumed: a second post of the same form finds nothing.
+        if !tx.delete_auth_session(&session.id, &session.tab_id).await? {
+            return Ok(LoginResult::Expired);
+        }
+        let plan = ScopePlan::resolve(&mut tx, client, Some(&scope))
+            .await
+            .map_err(service)?;
+        let offline = plan.offline;
+        let user_session = UserSessionId::new_random();
+        let notes: BTreeMap<String, String> = [("AUTH_TIME".to_owned(), now.to_string())].into();
+        tx.insert_user_session(&UserSession {
+            id: user_session.clone(),
+            offline,
+            realm_id: realm.id.clone(),
+            user_id: user.id.clone(),
+            login_username: username.to_owned(),
+            ip_address: ctx.client_ip.to_string(),
+            auth_method: "openid-connect".into(),
+            remember_me: false,
+            started: now,
+            last_refresh: now,
+            broker_session_id: None,
+            broker_user_id: None,
+            notes,
+        })
+        .await?;
+        tx.upsert_client_session(&ClientSession {
+            user_session_id: user_session.clone(),
+            offline,
+            client_id: client.id.clone(),
+            started: now,
+            last_refresh: now,
+            redirect_uri: param("redirect_uri"),
+            notes: [
+                ("scope".to_owned(), scope.clone()),
+                ("acr".to_owned(), "1".to_owned()),
+            ]
+            .into(),
+            current_refresh_token: None,
+            refresh_token_use_count: 0,
+        })
+        .await?;
+        let code = gatehouse_crypto::random_secret(32);
+        let mut data = BTreeMap::new();
+        for key in [
+            "redirect_uri",
+            "scope",
+            "nonce",
+            "code_challenge",
+            "code_challenge_method",
+        ] {
+            if let Some(v) = param(key) {
+                data.insert(key.to_owned(), v);
+            }
+        }
+        data.insert("auth_time".to_owned(), now.to_string());
+        tx.insert_auth_code(&AuthCode {
+            id: code.clone(),
+            realm_id: realm.id.clone(),
+            client_id: client.id.clone(),
+            user_session_id: user_session.clone(),
+            offline,
+            expires: now + i64::from(realm.access_code_lifespan),
+            data,
+        })
+        .await?;
+        tx.commit().await?;
+        let mut params = vec![("code".to_owned(), code)];
+        if let Some(state) = param("state") {
+            params.push(("state".to_owned(), state));
+        }
+        params.push(("session_state".to_owned(), user_session.to_string()));
+        params.push(("iss".to_owned(), ctx.issuer(realm.name.as_str())));
+        let mode = match param("response_mode").as_deref() {
+            Some("fragment") => ResponseMode::Fragment,
+            Some("form_post") => ResponseMode::FormPost,
+            _ => ResponseMode::Query,
+        };
+        Ok(LoginResult::Done(Redirect {
+            redirect_uri: param("redirect_uri").unwrap_or_default(),
+            mode,
+            params,
+        }))
+    }
+
+    /// `grant_type=authorization_code`: exchanges a code once, checking its client, redirect
+    /// URI and PKCE verifier. A replayed code ends the session it created (RFC 6749 §4.1.2).
+    pub async fn code_grant(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        creds: &ClientCredentials,
+        code: &str,
+        redirect_uri: Option<&str>,
+        code_verifier: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let invalid = |d: &str| OAuthError::bad_request("invalid_grant", d.to_owned());
+        let mut tx = self.store().begin().await?;
+        let client = authenticate_client(&mut tx, realm, creds).await?;
+        let code = match tx.consume_auth_code(code).await? {
+            CodeUse::Fresh(code) => code,
+            CodeUse::Replayed(code) => {
+                tx.delete_user_session(&code.user_session_id, code.offline)
+                    .await?;
+                tx.commit().await?;
+                tracing::warn!(client = %client.client_id, "authorization code replayed: its session was ended");
+                return Err(invalid("Code not valid"));
+            }
+            CodeUse::Unknown => return Err(invalid("Code not valid")),
+        };
+        // The code is spent whatever happens next: commit that before any check can fail.
+        tx.commit().await?;
+        let now = now_secs();
+        if code.expires < now {
+            return Err(invalid("Code is expired"));
+        }
+        if code.client_id != client.id || code.realm_id != realm.id {
+            return Err(invalid("Auth error"));
+        }
+        let stored_uri = code.data.get("redirect_uri").map(String::as_str);
+        if stored_uri.is_some() && redirect_uri != stored_uri {
+            return Err(invalid("Incorrect redirect_uri"));
+        }
+        if let Some(challenge) = code.data.get("code_challenge") {
+            let Some(verifier) = code_verifier else {
+                return Err(invalid("PKCE code verifier not specified"));
+            };
+            let valid_verifier = (43..=128).contains(&verifier.len())
+                && verifier
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let computed = match code.data.get("code_challenge_method").map(String::as_str) {
+                Some("S256") => {
+                    gatehouse_crypto::jose::thumbprint_sha256_b64url(verifier.as_bytes())
+                }
+                _ => verifier.to_owned(),
+            };
+            if !valid_verifier || !constant_time_eq(computed.as_bytes(), challenge.as_bytes()) {
+                return Err(invalid("PKCE verification failed: Code mismatch"));
+            }
+        }
+        let mut tx = self.store().begin().await?;
+        let Some(session) = tx.user_session(&code.user_session_id, code.offline).await? else {
+            return Err(invalid("User session not found"));
+        };
+        let Some(user) = tx.user_by_id(&session.user_id).await?.filter(|u| u.enabled) else {
+            return Err(invalid("User disabled"));
+        };
+        let scope = code.data.get("scope").cloned().unwrap_or_default();
+        let plan = ScopePlan::resolve(&mut tx, &client, Some(&scope)).await?;
+        let subject = SubjectData::load(&mut tx, &user, &client).await?;
+        tx.rollback().await?;
+        let keys = self.realm_keys(realm).await?;
+        let issue = Issue {
+            ctx,
+            realm,
+            client: &client,
+            user: &user,
+            subject: &subject,
+            plan: &plan,
+            session: Some(SessionRef {
+                id: &code.user_session_id,
+                started: session.started,
+                offline: code.offline,
+                notes: &session.notes,
+                acr: "1",
+            }),
+            nonce: code.data.get("nonce").map(String::as_str),
+            now,
+        };
+        issue.tokens(&keys, true)
+    }
+}
+
+/// An OAuth error delivered to the client's (validated) redirect URI, with `iss` (RFC 9207).
+fn error_redirect(
+    issuer: String,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> AuthFailure {
+    let mut params = vec![
+        ("error".to_owned(), error.to_owned()),
+        ("error_description".to_owned(), description.to_owned()),
+    ];
+    if let Some(state) = state {
+        params.push(("state".to_owned(), state.to_owned()));
+    }
+    params.push(("iss".to_owned(), issuer));
+    AuthFailure::Redirect(Redirect {
+        redirect_uri: redirect_uri.to_owned(),
+        mode,
+        params,
+    })
+}
+
+fn page_of(session: &AuthSession, client: &Client, username: String) -> LoginPage {
+    let username = if username.is_empty() {
+        session
+            .params
+            .get("login_hint")
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        username
+    };
+    LoginPage {
+        auth_session: session.id.clone(),
+        tab_id: session.tab_id.clone(),
+        client_id: client.client_id.to_string(),
+        client_name: client.name.clone(),
+        client_base_url: client.base_url.clone(),
+        csrf: session.notes.get("csrf").cloned().unwrap_or_default(),
+        username,
+        ui_locales: session.params.get("ui_locales").cloned(),
+    }
+}
+
+fn service(e: OAuthError) -> ServiceError {
+    match e {
+        OAuthError::Service(e) => e,
+        other => ServiceError::Internal(other.to_string()),
+    }
+}

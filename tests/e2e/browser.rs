@@ -1,0 +1,403 @@
+//! The browser login (authorization code flow) with a real relying party: the `openidconnect`
+//! crate does discovery, builds the authorization request with PKCE and a nonce, exchanges the
+//! code and validates the ID token (signature, issuer, audience, nonce); the test plays the
+//! browser with a cookie-keeping HTTP client that fills in the login form.
+
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
+};
+use serde_json::Value;
+
+use crate::harness::{Db, Node, client, open_store};
+
+const ADMIN: [(&str, &str); 2] = [
+    ("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
+    ("KC_BOOTSTRAP_ADMIN_PASSWORD", "Admin-Pass-1"),
+];
+const CALLBACK: &str = "http://127.0.0.1:9/callback";
+
+/// Registers a confidential client `webapp` with one exact redirect URI.
+async fn register_webapp(dir: &std::path::Path) {
+    let store = open_store(&Db::sqlite(), dir).await;
+    let services = gatehouse_services::Services::new(store.clone());
+    let master = services.realm("master").await.unwrap();
+    let mut app = gatehouse_model::Client::new(
+        gatehouse_model::ClientUuid::new_random(),
+        master.id.clone(),
+        gatehouse_model::ClientId::new("webapp"),
+    );
+    app.secret = Some("webapp-secret".into());
+    app.redirect_uris = vec![CALLBACK.into()];
+    app.web_origins = vec!["+".into()];
+    services.create_client(app).await.unwrap();
+    store.close().await;
+}
+
+/// Follows the authorization URL like a browser: loads the login page, posts the form, and
+/// returns the redirect's `Location`.
+async fn sign_in(
+    browser: &reqwest::Client,
+    auth_url: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let page = browser.get(auth_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    let action = attribute(&html, "id=\"kc-form-login\"", "action");
+    let csrf = attribute(&html, "name=\"csrf\"", "value");
+    let response = browser
+        .post(&action)
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        302,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    response.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// The value of `attr` on the first tag containing `marker`.
+fn attribute(html: &str, marker: &str, attr: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} not in page:\n{html}"));
+    let start = html[..at].rfind('<').unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    let tag = &html[start..end];
+    let key = format!("{attr}=\"");
+    let from = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {attr} in {tag}"))
+        + key.len();
+    unescape(tag[from..].split('"').next().unwrap())
+}
+
+/// Undoes the HTML escaping of an attribute value (minijinja escapes `/` too).
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_flow_with_pkce_through_the_openidconnect_crate() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_webapp(dir.path()).await;
+    let issuer = node.url("/realms/master");
+
+    let rp_http = openidconnect::reqwest::ClientBuilder::new()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata =
+        CoreProviderMetadata::discover_async(IssuerUrl::new(issuer.clone()).unwrap(), &rp_http)
+            .await
+            .expect("discovery");
+    let rp = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new("webapp".into()),
+        Some(ClientSecret::new("webapp-secret".into())),
+    )
+    .set_redirect_uri(RedirectUrl::new(CALLBACK.into()).unwrap());
+
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, state, nonce) = rp
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let browser = client();
+    let location = sign_in(&browser, auth_url.as_str(), "admin", "Admin-Pass-1").await;
+    assert!(location.starts_with(CALLBACK), "{location}");
+    assert_eq!(
+        query_param(&location, "state").as_deref(),
+        Some(state.secret().as_str())
+    );
+    assert_eq!(
+        query_param(&location, "iss").as_deref(),
+        Some(issuer.as_str())
+    );
+    let code = query_param(&location, "code").unwrap();
+
+    let tokens = rp
+        .exchange_code(AuthorizationCode::new(code.clone()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&rp_http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("id token");
+    let claims = id_token
+        .claims(&rp.id_token_verifier(), &nonce)
+        .expect("valid ID token");
+    assert_eq!(claims.preferred_username().unwrap().as_str(), "admin");
+    assert!(claims.auth_time().is_some());
+
+    let info: CoreUserInfoClaims = rp
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&rp_http)
+        .await
+        .expect("userinfo");
+    assert_eq!(info.subject(), claims.subject());
+
+    let refreshed = rp
+        .exchange_refresh_token(tokens.refresh_token().unwrap())
+        .unwrap()
+        .request_async(&rp_http)
+        .await
+        .expect("refresh");
+    assert!(refreshed.id_token().is_some());
+
+    // The same code a second time: refused, and the session it created is ended, so the
+    // refresh token the first exchange returned stops working too.
+    let token_url = node.url("/realms/master/protocol/openid-connect/token");
+    let replay = client()
+        .post(&token_url)
+        .basic_auth("webapp", Some("webapp-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 400);
+    let body: Value = replay.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    let after = client()
+        .post(&token_url)
+        .basic_auth("webapp", Some("webapp-secret"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                refreshed.refresh_token().unwrap().secret().as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 400, "the replay ended the session");
+    node.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authorization_errors_and_bad_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_webapp(dir.path()).await;
+    let auth = node.url("/realms/master/protocol/openid-connect/auth");
+    let token_url = node.url("/realms/master/protocol/openid-connect/token");
+    let browser = client();
+
+    // An unregistered redirect URI: an error page, never a redirect.
+    let evil = browser
+        .get(&auth)
+        .query(&[
+            ("client_id", "webapp"),
+            ("response_type", "code"),
+            ("redirect_uri", "https://evil.example/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(evil.status(), 400);
+    assert!(evil.headers().get("location").is_none());
+    assert!(evil.text().await.unwrap().contains("redirect_uri"));
+    // A prefix of a registered URI is not that URI.
+    let prefix = browser
+        .get(&auth)
+        .query(&[
+            ("client_id", "webapp"),
+            ("response_type", "code"),
+            ("redirect_uri", "http://127.0.0.1:9/callback/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(prefix.status(), 400);
+    let unknown = browser
+        .get(&auth)
+        .query(&[("client_id", "nobody"), ("response_type", "code")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 400);
+
+    // With a valid redirect URI, errors go back to the client.
+    let no_type = browser
+        .get(&auth)
+        .query(&[
+            ("client_id", "webapp"),
+            ("redirect_uri", CALLBACK),
+            ("state", "s1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_type.status(), 302);
+    let location = no_type.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("invalid_request")
+    );
+    assert_eq!(query_param(&location, "state").as_deref(), Some("s1"));
+    let none = browser
+        .get(&auth)
+        .query(&[
+            ("client_id", "webapp"),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("prompt", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let location = none.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        query_param(&location, "error").as_deref(),
+        Some("login_required")
+    );
+
+    // The security admin console (relative redirect URIs under `${authAdminUrl}`) requires
+    // PKCE with S256: a request without it is sent back with an error.
+    let console = browser
+        .get(&auth)
+        .query(&[
+            ("client_id", "security-admin-console"),
+            ("redirect_uri", node.url("/admin/master/console/").as_str()),
+            ("response_type", "code"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 302);
+    let location = console.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&node.url("/admin/master/console/")),
+        "{location}"
+    );
+    assert_eq!(
+        query_param(&location, "error_description").as_deref(),
+        Some("Missing parameter: code_challenge_method")
+    );
+
+    // A wrong password shows the form again with Keycloak's message, without saying which part
+    // was wrong.
+    let url = format!(
+        "{auth}?client_id=webapp&response_type=code&redirect_uri={}",
+        urlencode(CALLBACK)
+    );
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = attribute(&page, "id=\"kc-form-login\"", "action");
+    let csrf = attribute(&page, "name=\"csrf\"", "value");
+    for (user, pass) in [("admin", "wrong"), ("nobody", "Admin-Pass-1")] {
+        let retry = browser
+            .post(&action)
+            .form(&[
+                ("username", user),
+                ("password", pass),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retry.status(), 200);
+        assert!(
+            retry
+                .text()
+                .await
+                .unwrap()
+                .contains("Invalid username or password.")
+        );
+    }
+    // A forged form (wrong CSRF value) gets nothing.
+    let forged = browser
+        .post(&action)
+        .form(&[
+            ("username", "admin"),
+            ("password", "Admin-Pass-1"),
+            ("csrf", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+
+    // A wrong PKCE verifier, and a wrong client secret, do not get tokens.
+    let verifier = PkceCodeVerifier::new("a".repeat(64));
+    let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+    let url = format!(
+        "{auth}?client_id=webapp&response_type=code&redirect_uri={}&code_challenge={}&code_challenge_method=S256",
+        urlencode(CALLBACK),
+        challenge.as_str()
+    );
+    let location = sign_in(&client(), &url, "admin", "Admin-Pass-1").await;
+    let code = query_param(&location, "code").unwrap();
+    let exchange = |secret: &'static str, verifier: String| {
+        let token_url = token_url.clone();
+        let code = code.clone();
+        async move {
+            client()
+                .post(&token_url)
+                .basic_auth("webapp", Some(secret))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CALLBACK),
+                    ("code_verifier", verifier.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let wrong_secret = exchange("nope", "a".repeat(64)).await;
+    assert_eq!(wrong_secret.status(), 401);
+    let wrong_verifier = exchange("webapp-secret", "b".repeat(64)).await;
+    assert_eq!(wrong_verifier.status(), 400);
+    let body: Value = wrong_verifier.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    node.stop();
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
