@@ -401,3 +401,240 @@ async fn authorization_errors_and_bad_credentials() {
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// Registers a second client `other-app`, and lets `webapp` redirect after logout.
+async fn register_other_app(dir: &std::path::Path) {
+    let store = open_store(&Db::sqlite(), dir).await;
+    let services = gatehouse_services::Services::new(store.clone());
+    let master = services.realm("master").await.unwrap();
+    let mut app = gatehouse_model::Client::new(
+        gatehouse_model::ClientUuid::new_random(),
+        master.id.clone(),
+        gatehouse_model::ClientId::new("other-app"),
+    );
+    app.public_client = true;
+    app.redirect_uris = vec!["http://127.0.0.1:9/other/*".into()];
+    app.attributes
+        .insert("post.logout.redirect.uris".into(), "+".into());
+    services.create_client(app).await.unwrap();
+    store.close().await;
+}
+
+async fn exchange(
+    node: &Node,
+    client_id: &str,
+    secret: Option<&str>,
+    code: &str,
+    redirect: &str,
+) -> Value {
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id),
+        ("code", code),
+        ("redirect_uri", redirect),
+    ];
+    if let Some(secret) = secret {
+        form.push(("client_secret", secret));
+    }
+    let r = client()
+        .post(node.url("/realms/master/protocol/openid-connect/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_sign_on_and_logout_for_every_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_webapp(dir.path()).await;
+    register_other_app(dir.path()).await;
+    let auth = node.url("/realms/master/protocol/openid-connect/auth");
+    let browser = client();
+
+    // First client: the login form.
+    let url = format!(
+        "{auth}?client_id=webapp&response_type=code&scope=openid&redirect_uri={}",
+        urlencode(CALLBACK)
+    );
+    let location = sign_in(&browser, &url, "admin", "Admin-Pass-1").await;
+    let first = exchange(
+        &node,
+        "webapp",
+        Some("webapp-secret"),
+        &query_param(&location, "code").unwrap(),
+        CALLBACK,
+    )
+    .await;
+    let sid = claims_of(first["access_token"].as_str().unwrap())["sid"].clone();
+
+    // Second client in the same browser: no form, a code at once, in the same session.
+    let other_cb = "http://127.0.0.1:9/other/cb";
+    let second = browser
+        .get(format!(
+            "{auth}?client_id=other-app&response_type=code&redirect_uri={}&state=xyz",
+            urlencode(other_cb)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.status(), 302, "SSO signs in without a form");
+    let location = second.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(query_param(&location, "state").as_deref(), Some("xyz"));
+    let other = exchange(
+        &node,
+        "other-app",
+        None,
+        &query_param(&location, "code").unwrap(),
+        other_cb,
+    )
+    .await;
+    let other_claims = claims_of(other["access_token"].as_str().unwrap());
+    assert_eq!(other_claims["sid"], sid);
+    assert_eq!(
+        other_claims["acr"], "0",
+        "single sign-on is not a fresh authentication"
+    );
+
+    // prompt=login shows the form even with a session; prompt=none signs in silently.
+    let forced = browser
+        .get(format!(
+            "{auth}?client_id=other-app&response_type=code&redirect_uri={}&prompt=login",
+            urlencode(other_cb)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forced.status(), 200);
+    let silent = browser
+        .get(format!(
+            "{auth}?client_id=other-app&response_type=code&redirect_uri={}&prompt=none",
+            urlencode(other_cb)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(query_param(silent.headers()["location"].to_str().unwrap(), "code").is_some());
+
+    // RP-initiated logout. A post-logout URI the client did not register is refused and
+    // nothing is ended; with a valid id_token_hint the session ends at once, for every client.
+    let logout_url = node.url("/realms/master/protocol/openid-connect/logout");
+    let id_token = first["id_token"].as_str().unwrap();
+    let refused = browser
+        .get(&logout_url)
+        .query(&[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let done = browser
+        .get(&logout_url)
+        .query(&[("id_token_hint", id_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+    let cleared = done
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter(|c| c.to_str().unwrap().contains("Max-Age=0"))
+        .count();
+    assert_eq!(cleared, 2, "both SSO cookies are removed");
+    assert!(done.text().await.unwrap().contains("You are logged out"));
+    for (client_id, secret, tokens) in [
+        ("webapp", Some("webapp-secret"), &first),
+        ("other-app", None, &other),
+    ] {
+        let mut form = vec![
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ];
+        if let Some(secret) = secret {
+            form.push(("client_secret", secret));
+        }
+        let r = client()
+            .post(node.url("/realms/master/protocol/openid-connect/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{client_id} logged out too");
+    }
+    let after = browser
+        .get(format!(
+            "{auth}?client_id=other-app&response_type=code&redirect_uri={}&prompt=none",
+            urlencode(other_cb)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query_param(after.headers()["location"].to_str().unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+
+    // Without id_token_hint the user confirms first, then goes back to the client's
+    // registered post-logout URI with its state.
+    let location = sign_in(&browser, &url, "admin", "Admin-Pass-1").await;
+    assert!(query_param(&location, "code").is_some());
+    let confirm = browser
+        .get(&logout_url)
+        .query(&[
+            ("client_id", "other-app"),
+            ("post_logout_redirect_uri", "http://127.0.0.1:9/other/done"),
+            ("state", "bye"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirm.status(), 200);
+    let html = confirm.text().await.unwrap();
+    assert_eq!(
+        attribute(&html, "id=\"kc-logout\"", "name"),
+        "confirmLogout"
+    );
+    let code = attribute(&html, "name=\"session_code\"", "value");
+    let done = browser
+        .post(node.url("/realms/master/protocol/openid-connect/logout/logout-confirm"))
+        .form(&[("session_code", code.as_str()), ("confirmLogout", "Logout")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 302);
+    assert_eq!(
+        done.headers()["location"],
+        "http://127.0.0.1:9/other/done?state=bye"
+    );
+    let after = browser
+        .get(format!(
+            "{auth}?client_id=other-app&response_type=code&redirect_uri={}&prompt=none",
+            urlencode(other_cb)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query_param(after.headers()["location"].to_str().unwrap(), "error").as_deref(),
+        Some("login_required")
+    );
+    node.stop();
+}

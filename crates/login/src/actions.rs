@@ -90,6 +90,52 @@ pub fn error_page(
     render(themes, "error.html", locale, ctx_json, status)
 }
 
+/// An information page ("You are logged out").
+pub fn info_page(
+    themes: &Themes,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    key: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let locale = themes.locale(None, accept_language(headers));
+    let ctx_json = json!({
+        "realm": realm_json(realm),
+        "url": {"resourcesPath": resources_path(themes, ctx)},
+        "message": {"type": "success", "summary": themes.msg(locale, key, &[])},
+        "skipLink": true,
+        "locale": locale_json(themes, locale),
+    });
+    render(themes, "info.html", locale, ctx_json, StatusCode::OK)
+}
+
+/// The "Do you want to log out?" page, whose form posts `code` back to `action`.
+pub fn logout_confirm_page(
+    themes: &Themes,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    action: &str,
+    code: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let locale = themes.locale(None, accept_language(headers));
+    let ctx_json = json!({
+        "realm": realm_json(realm),
+        "url": {"resourcesPath": resources_path(themes, ctx), "logoutConfirmAction": action},
+        "logoutConfirm": {"code": code},
+        "csrf": code,
+        "skipLink": true,
+        "locale": locale_json(themes, locale),
+    });
+    render(
+        themes,
+        "logout-confirm.html",
+        locale,
+        ctx_json,
+        StatusCode::OK,
+    )
+}
+
 /// Delivers an authorization response: a 302 for `query` and `fragment`, an auto-submitting
 /// form for `form_post`.
 pub fn deliver(redirect: &Redirect) -> Response {
@@ -201,7 +247,14 @@ pub async fn submit(
         )
         .await;
     match result {
-        Ok(LoginResult::Done(redirect)) => deliver(&redirect),
+        Ok(LoginResult::Done { redirect, sso }) => {
+            let mut response = deliver(&redirect);
+            let https = ctx.frontend.starts_with("https://");
+            for cookie in crate::cookies::sso_cookies(&sso, &realm_path(&ctx, &realm), https) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
         Ok(LoginResult::Retry { page, message }) => {
             let mut response = login_page(
                 &state,
@@ -280,7 +333,8 @@ fn auth_root(headers: &HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-fn realm_path(ctx: &RequestCtx, realm: &Realm) -> String {
+/// The realm's cookie path: `/realms/<realm>` under the frontend URL's own path.
+pub fn realm_path(ctx: &RequestCtx, realm: &Realm) -> String {
     // The cookie path is the realm's path under the frontend URL's own path.
     let after_scheme = ctx.frontend.split_once("://").map_or("", |(_, r)| r);
     let base_path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);

@@ -32,3 +32,69 @@ pub fn auth_session_cookie(
     ))
     .ok()
 }
+
+/// The SSO cookie naming the user and session (HttpOnly).
+pub const KEYCLOAK_IDENTITY: &str = "KEYCLOAK_IDENTITY";
+/// The SSO cookie the session iframe reads (not HttpOnly; holds only a hash of the session id).
+pub const KEYCLOAK_SESSION: &str = "KEYCLOAK_SESSION";
+
+fn cookie(
+    name: &str,
+    value: &str,
+    realm_path: &str,
+    max_age: i64,
+    http_only: bool,
+    https: bool,
+) -> Option<HeaderValue> {
+    let mut text = format!("{name}={value}; Version=1; Path={realm_path}/; Max-Age={max_age}");
+    if max_age == 0 {
+        text.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+    if http_only {
+        text.push_str("; HttpOnly");
+    }
+    if https {
+        text.push_str("; SameSite=None; Secure");
+    }
+    HeaderValue::from_str(&text).ok()
+}
+
+/// `Set-Cookie` values for a new SSO session.
+pub fn sso_cookies(
+    sso: &gatehouse_services::SsoCookies,
+    realm_path: &str,
+    https: bool,
+) -> Vec<HeaderValue> {
+    [
+        cookie(
+            KEYCLOAK_IDENTITY,
+            &sso.identity,
+            realm_path,
+            sso.max_age,
+            true,
+            https,
+        ),
+        cookie(
+            KEYCLOAK_SESSION,
+            &sso.session,
+            realm_path,
+            sso.max_age,
+            false,
+            https,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// `Set-Cookie` values that remove the SSO cookies (logout).
+pub fn clear_sso_cookies(realm_path: &str, https: bool) -> Vec<HeaderValue> {
+    [
+        cookie(KEYCLOAK_IDENTITY, "", realm_path, 0, true, https),
+        cookie(KEYCLOAK_SESSION, "", realm_path, 0, false, https),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

@@ -8,8 +8,11 @@ mod actions;
 mod cookies;
 mod theme;
 
-pub use actions::{deliver, error_page, login_page};
-pub use cookies::{AUTH_SESSION_ID, auth_session_cookie, cookie_value};
+pub use actions::{deliver, error_page, info_page, login_page, logout_confirm_page, realm_path};
+pub use cookies::{
+    AUTH_SESSION_ID, KEYCLOAK_IDENTITY, KEYCLOAK_SESSION, auth_session_cookie, clear_sso_cookies,
+    cookie_value, sso_cookies,
+};
 pub use theme::Themes;
 
 use std::sync::Arc;

@@ -8,8 +8,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gatehouse_login::{AUTH_SESSION_ID, LoginState, cookie_value, deliver, error_page, login_page};
-use gatehouse_services::{AuthFailure, AuthRequest, RequestCtx, Services};
+use gatehouse_login::{
+    AUTH_SESSION_ID, KEYCLOAK_IDENTITY, LoginState, cookie_value, deliver, error_page, login_page,
+};
+use gatehouse_services::{AuthFailure, AuthRequest, RequestCtx, Services, Started};
 use serde_json::json;
 
 use crate::OidcError;
@@ -70,12 +72,20 @@ async fn authorize(
         }
     };
     let cookie = cookie_value(headers, AUTH_SESSION_ID);
+    let identity = cookie_value(headers, KEYCLOAK_IDENTITY);
     let request = AuthRequest { params };
-    match services
-        .start_login(ctx, &realm, &request, cookie.as_deref())
-        .await
-    {
-        Ok(page) => login_page(login, ctx, &realm, &page, None, headers),
+    let started = services
+        .start_login(
+            ctx,
+            &realm,
+            &request,
+            cookie.as_deref(),
+            identity.as_deref(),
+        )
+        .await;
+    match started {
+        Ok(Started::Form(page)) => login_page(login, ctx, &realm, &page, None, headers),
+        Ok(Started::SignedIn(redirect)) => deliver(&redirect),
         Err(AuthFailure::Page { message, arg }) => error_page(
             &login.themes,
             ctx,
@@ -137,6 +147,7 @@ pub async fn discovery(
         "userinfo_endpoint": backend("/userinfo"),
         "jwks_uri": backend("/certs"),
         "revocation_endpoint": backend("/revoke"),
+        "end_session_endpoint": format!("{issuer}/protocol/openid-connect/logout"),
         "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
         "acr_values_supported": ["0", "1"],
         "response_types_supported": ["code"],

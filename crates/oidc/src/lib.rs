@@ -8,6 +8,7 @@
 mod authorize;
 mod error;
 mod form;
+mod logout;
 mod realm;
 mod token;
 
@@ -44,4 +45,12 @@ where
         )
         .route(&format!("{OIDC}/token/introspect"), post(token::introspect))
         .route(&format!("{OIDC}/revoke"), post(token::revoke))
+        .route(
+            &format!("{OIDC}/logout"),
+            get(logout::logout_get).post(logout::logout_post),
+        )
+        .route(
+            &format!("{OIDC}/logout/logout-confirm"),
+            post(logout::logout_confirm),
+        )
 }

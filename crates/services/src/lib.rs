@@ -14,6 +14,7 @@ mod keys;
 mod login;
 mod oauth_error;
 mod realm_defaults;
+mod sso;
 mod tokens;
 mod userinfo;
 
@@ -24,9 +25,11 @@ pub use error::ServiceError;
 pub use hashing::Hasher;
 pub use keys::RealmKeys;
 pub use login::{
-    AuthFailure, AuthRequest, LoginPage, LoginResult, Redirect, ResponseMode, redirect_uri_allowed,
+    AuthFailure, AuthRequest, LoginPage, LoginResult, Redirect, ResponseMode, Started,
+    redirect_uri_allowed,
 };
 pub use oauth_error::OAuthError;
+pub use sso::{LogoutRequest, LogoutStep, SsoCookies};
 pub use tokens::{ClientCredentials, TokenResponse};
 
 use gatehouse_store::Store;

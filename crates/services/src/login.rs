@@ -84,7 +84,7 @@ impl Redirect {
     }
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -144,11 +144,33 @@ impl From<gatehouse_store::StoreError> for AuthFailure {
     }
 }
 
+/// What an authorization request leads to.
+#[derive(Debug)]
+pub enum Started {
+    /// No usable SSO session: show the login form.
+    Form(LoginPage),
+    /// Signed in through the browser's SSO session: deliver this response.
+    SignedIn(Redirect),
+}
+
+fn mode_name(mode: &ResponseMode) -> &'static str {
+    match mode {
+        ResponseMode::Query => "query",
+        ResponseMode::Fragment => "fragment",
+        ResponseMode::FormPost => "form_post",
+    }
+}
+
 /// The result of posting the login form.
 #[derive(Debug)]
 pub enum LoginResult {
-    /// Signed in: deliver this response to the client.
-    Done(Redirect),
+    /// Signed in: deliver this response to the client and set the SSO cookies.
+    Done {
+        /// The authorization response.
+        redirect: Redirect,
+        /// The single sign-on cookies' values.
+        sso: crate::sso::SsoCookies,
+    },
     /// Show the form again with a message key (wrong credentials, disabled account...).
     Retry {
         /// The page to show.
@@ -196,7 +218,8 @@ impl Services {
         realm: &Realm,
         request: &AuthRequest,
         cookie_session: Option<&str>,
-    ) -> Result<LoginPage, AuthFailure> {
+        identity: Option<&str>,
+    ) -> Result<Started, AuthFailure> {
         let page = |message: &'static str, arg: Option<&str>| AuthFailure::Page {
             message,
             arg: arg.map(str::to_owned),
@@ -210,6 +233,9 @@ impl Services {
             .await?
             .filter(|c| c.enabled && !c.bearer_only)
             .ok_or_else(|| page("clientNotFoundMessage", None))?;
+        // Reads only so far; each write below opens its own transaction (on SQLite a held
+        // transaction would block the SSO check's).
+        tx.rollback().await?;
         let redirect_uri = match request.get("redirect_uri") {
             Some(uri) if redirect_uri_allowed(&client, uri, &ctx.frontend) => uri.to_owned(),
             Some(_) => return Err(page("invalidParameterMessage", Some("redirect_uri"))),
@@ -314,15 +340,55 @@ impl Services {
                 return Err(fail("invalid_request", "Invalid parameter: code_challenge"));
             }
         }
-        if request
+        let prompts: Vec<&str> = request
             .get("prompt")
-            .is_some_and(|p| p.split(' ').any(|p| p == "none"))
-        {
-            // Single sign-on cookies are not issued yet, so there is never a session to reuse.
+            .unwrap_or_default()
+            .split(' ')
+            .collect();
+        let now = now_secs();
+        let sso = if prompts.contains(&"login") {
+            None
+        } else {
+            self.sso_session(ctx, realm, identity).await?
+        };
+        if let Some((session, user)) = sso {
+            let auth_time = session
+                .notes
+                .get("AUTH_TIME")
+                .and_then(|t| t.parse::<i64>().ok())
+                .unwrap_or(session.started);
+            let fresh_enough = request
+                .get("max_age")
+                .and_then(|m| m.parse::<i64>().ok())
+                .is_none_or(|max| now - auth_time <= max);
+            if fresh_enough && user.enabled {
+                let mut sso_params = request.params.clone();
+                sso_params.insert("redirect_uri".to_owned(), redirect_uri.clone());
+                sso_params.insert("response_mode".to_owned(), mode_name(&mode).to_owned());
+                if let Some(m) = method {
+                    sso_params.insert("code_challenge_method".to_owned(), m.to_owned());
+                }
+                // Single sign-on: no password, so the authentication level is "0".
+                let mut tx = self.store().begin().await?;
+                let redirect = issue_code(
+                    &mut tx,
+                    ctx,
+                    realm,
+                    &client,
+                    &session.id,
+                    &sso_params,
+                    "0",
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(Started::SignedIn(redirect));
+            }
+        }
+        if prompts.contains(&"none") {
             return Err(fail("login_required", "No active session"));
         }
 
-        let now = now_secs();
         let id = cookie_session
             .and_then(|c| c.split('.').next())
             .filter(|c| !c.is_empty() && c.len() <= 64)
@@ -332,15 +398,7 @@ impl Services {
         let csrf = gatehouse_crypto::random_secret(24);
         let mut params = BTreeMap::new();
         params.insert("redirect_uri".to_owned(), redirect_uri);
-        params.insert(
-            "response_mode".to_owned(),
-            match mode {
-                ResponseMode::Query => "query",
-                ResponseMode::Fragment => "fragment",
-                ResponseMode::FormPost => "form_post",
-            }
-            .to_owned(),
-        );
+        params.insert("response_mode".to_owned(), mode_name(&mode).to_owned());
         for name in [
             "state",
             "nonce",
@@ -368,9 +426,10 @@ impl Services {
             params,
             notes: [("csrf".to_owned(), csrf.clone())].into(),
         };
+        let mut tx = self.store().begin().await?;
         tx.insert_auth_session(&session).await?;
         tx.commit().await?;
-        Ok(LoginPage {
+        Ok(Started::Form(LoginPage {
             auth_session: id,
             tab_id,
             client_id: client.client_id.to_string(),
@@ -379,7 +438,7 @@ impl Services {
             csrf,
             username: request.get("login_hint").unwrap_or_default().to_owned(),
             ui_locales: request.get("ui_locales").map(str::to_owned),
-        })
+        }))
     }
 
     /// The login page again for a tab of a session (a reload, a back button).
@@ -494,22 +553,18 @@ impl Services {
         username: &str,
         now: i64,
     ) -> Result<LoginResult, ServiceError> {
-        let param = |k: &str| session.params.get(k).cloned();
-        let scope = param("scope").unwrap_or_default();
         let mut tx = self.store().begin().await?;
         // The tab's session is consumed: a second post of the same form finds nothing.
         if !tx.delete_auth_session(&session.id, &session.tab_id).await? {
             return Ok(LoginResult::Expired);
         }
-        let plan = ScopePlan::resolve(&mut tx, client, Some(&scope))
-            .await
-            .map_err(service)?;
-        let offline = plan.offline;
+        // A browser login always opens an online session (the SSO session); an offline copy is
+        // made when the code is exchanged with offline_access granted.
         let user_session = UserSessionId::new_random();
         let notes: BTreeMap<String, String> = [("AUTH_TIME".to_owned(), now.to_string())].into();
         tx.insert_user_session(&UserSession {
             id: user_session.clone(),
-            offline,
+            offline: false,
             realm_id: realm.id.clone(),
             user_id: user.id.clone(),
             login_username: username.to_owned(),
@@ -523,63 +578,21 @@ impl Services {
             notes,
         })
         .await?;
-        tx.upsert_client_session(&ClientSession {
-            user_session_id: user_session.clone(),
-            offline,
-            client_id: client.id.clone(),
-            started: now,
-            last_refresh: now,
-            redirect_uri: param("redirect_uri"),
-            notes: [
-                ("scope".to_owned(), scope.clone()),
-                ("acr".to_owned(), "1".to_owned()),
-            ]
-            .into(),
-            current_refresh_token: None,
-            refresh_token_use_count: 0,
-        })
-        .await?;
-        let code = gatehouse_crypto::random_secret(32);
-        let mut data = BTreeMap::new();
-        for key in [
-            "redirect_uri",
-            "scope",
-            "nonce",
-            "code_challenge",
-            "code_challenge_method",
-        ] {
-            if let Some(v) = param(key) {
-                data.insert(key.to_owned(), v);
-            }
-        }
-        data.insert("auth_time".to_owned(), now.to_string());
-        tx.insert_auth_code(&AuthCode {
-            id: code.clone(),
-            realm_id: realm.id.clone(),
-            client_id: client.id.clone(),
-            user_session_id: user_session.clone(),
-            offline,
-            expires: now + i64::from(realm.access_code_lifespan),
-            data,
-        })
+        let redirect = issue_code(
+            &mut tx,
+            ctx,
+            realm,
+            client,
+            &user_session,
+            &session.params,
+            "1",
+            now,
+        )
         .await?;
         tx.commit().await?;
-        let mut params = vec![("code".to_owned(), code)];
-        if let Some(state) = param("state") {
-            params.push(("state".to_owned(), state));
-        }
-        params.push(("session_state".to_owned(), user_session.to_string()));
-        params.push(("iss".to_owned(), ctx.issuer(realm.name.as_str())));
-        let mode = match param("response_mode").as_deref() {
-            Some("fragment") => ResponseMode::Fragment,
-            Some("form_post") => ResponseMode::FormPost,
-            _ => ResponseMode::Query,
-        };
-        Ok(LoginResult::Done(Redirect {
-            redirect_uri: param("redirect_uri").unwrap_or_default(),
-            mode,
-            params,
-        }))
+        let keys = self.realm_keys(realm).await?;
+        let sso = crate::sso::identity_cookie(ctx, realm, &keys, &user.id, &user_session, now)?;
+        Ok(LoginResult::Done { redirect, sso })
     }
 
     /// `grant_type=authorization_code`: exchanges a code once, checking its client, redirect
@@ -648,7 +661,36 @@ impl Services {
         let scope = code.data.get("scope").cloned().unwrap_or_default();
         let plan = ScopePlan::resolve(&mut tx, &client, Some(&scope)).await?;
         let subject = SubjectData::load(&mut tx, &user, &client).await?;
-        tx.rollback().await?;
+        let offline = plan.offline;
+        if offline {
+            if !subject.realm_roles.contains("offline_access") {
+                return Err(OAuthError::bad_request(
+                    "not_allowed",
+                    "Offline tokens not allowed for the user or client",
+                ));
+            }
+            // The offline session is a copy of the SSO session under the same id, so it
+            // outlives logout and the SSO session's lifespan.
+            if !tx.user_session_exists(&code.user_session_id, true).await? {
+                tx.insert_user_session(&UserSession {
+                    offline: true,
+                    ..session.clone()
+                })
+                .await?;
+            }
+            if let Some(cs) = tx
+                .client_session(&code.user_session_id, false, &client.id)
+                .await?
+            {
+                tx.upsert_client_session(&ClientSession {
+                    offline: true,
+                    ..cs
+                })
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        let acr = code.data.get("acr").map(String::as_str).unwrap_or("1");
         let keys = self.realm_keys(realm).await?;
         let issue = Issue {
             ctx,
@@ -660,9 +702,9 @@ impl Services {
             session: Some(SessionRef {
                 id: &code.user_session_id,
                 started: session.started,
-                offline: code.offline,
+                offline,
                 notes: &session.notes,
-                acr: "1",
+                acr,
             }),
             nonce: code.data.get("nonce").map(String::as_str),
             now,
@@ -722,4 +764,77 @@ fn service(e: OAuthError) -> ServiceError {
         OAuthError::Service(e) => e,
         other => ServiceError::Internal(other.to_string()),
     }
+}
+
+/// Attaches `client` to an online user session and returns the authorization response carrying
+/// a fresh single-use code (from a form login or a single sign-on).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn issue_code(
+    tx: &mut gatehouse_store::Tx,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    client: &Client,
+    user_session: &UserSessionId,
+    request: &BTreeMap<String, String>,
+    acr: &str,
+    now: i64,
+) -> Result<Redirect, ServiceError> {
+    let param = |k: &str| request.get(k).cloned();
+    let scope = param("scope").unwrap_or_default();
+    tx.upsert_client_session(&ClientSession {
+        user_session_id: user_session.clone(),
+        offline: false,
+        client_id: client.id.clone(),
+        started: now,
+        last_refresh: now,
+        redirect_uri: param("redirect_uri"),
+        notes: [
+            ("scope".to_owned(), scope),
+            ("acr".to_owned(), acr.to_owned()),
+        ]
+        .into(),
+        current_refresh_token: None,
+        refresh_token_use_count: 0,
+    })
+    .await?;
+    let code = gatehouse_crypto::random_secret(32);
+    let mut data = BTreeMap::new();
+    for key in [
+        "redirect_uri",
+        "scope",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+    ] {
+        if let Some(v) = param(key) {
+            data.insert(key.to_owned(), v);
+        }
+    }
+    data.insert("acr".to_owned(), acr.to_owned());
+    tx.insert_auth_code(&AuthCode {
+        id: code.clone(),
+        realm_id: realm.id.clone(),
+        client_id: client.id.clone(),
+        user_session_id: user_session.clone(),
+        offline: false,
+        expires: now + i64::from(realm.access_code_lifespan),
+        data,
+    })
+    .await?;
+    let mut params = vec![("code".to_owned(), code)];
+    if let Some(state) = param("state") {
+        params.push(("state".to_owned(), state));
+    }
+    params.push(("session_state".to_owned(), user_session.to_string()));
+    params.push(("iss".to_owned(), ctx.issuer(realm.name.as_str())));
+    let mode = match param("response_mode").as_deref() {
+        Some("fragment") => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
+        _ => ResponseMode::Query,
+    };
+    Ok(Redirect {
+        redirect_uri: param("redirect_uri").unwrap_or_default(),
+        mode,
+        params,
+    })
 }
