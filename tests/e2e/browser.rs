@@ -638,3 +638,77 @@ async fn single_sign_on_and_logout_for_every_client() {
     );
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cors_and_session_iframe_follow_the_clients_web_origins() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_webapp(dir.path()).await; // web origins "+": the origin of http://127.0.0.1:9/callback
+    let token_url = node.url("/realms/master/protocol/openid-connect/token");
+    let app_origin = "http://127.0.0.1:9";
+
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, &token_url)
+        .header("Origin", app_origin)
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        app_origin
+    );
+
+    for (origin, allowed) in [(app_origin, true), ("https://evil.example", false)] {
+        let r = client()
+            .post(&token_url)
+            .header("Origin", origin)
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "webapp"),
+                ("client_secret", "webapp-secret"),
+                ("username", "admin"),
+                ("password", "wrong"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        // An error the app must be able to read (direct grants are off for webapp).
+        assert_eq!(r.status(), 400);
+        let header = r
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(header.as_deref() == Some(origin), allowed, "{origin}");
+    }
+
+    let init = |origin: &'static str| {
+        let url = node.url("/realms/master/protocol/openid-connect/login-status-iframe.html/init");
+        async move {
+            client()
+                .get(url)
+                .query(&[("client_id", "webapp"), ("origin", origin)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(init(app_origin).await, 204);
+    assert_eq!(init("https://evil.example").await, 403);
+    for page in [
+        "login-status-iframe.html",
+        "3p-cookies/step1.html",
+        "3p-cookies/step2.html",
+    ] {
+        let r = client()
+            .get(node.url(&format!("/realms/master/protocol/openid-connect/{page}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+    }
+    node.stop();
+}

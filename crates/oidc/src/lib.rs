@@ -6,8 +6,10 @@
 //! request extensions, and [`Services`] from the router state.
 
 mod authorize;
+mod cors;
 mod error;
 mod form;
+mod iframe;
 mod logout;
 mod realm;
 mod token;
@@ -38,13 +40,28 @@ where
             get(authorize::auth_get).post(authorize::auth_post),
         )
         .route(&format!("{OIDC}/certs"), get(realm::certs))
-        .route(&format!("{OIDC}/token"), post(token::token))
+        .route(
+            &format!("{OIDC}/token"),
+            post(token::token).options(cors::preflight),
+        )
         .route(
             &format!("{OIDC}/userinfo"),
-            get(token::userinfo).post(token::userinfo_post),
+            get(token::userinfo)
+                .post(token::userinfo_post)
+                .options(cors::preflight),
         )
         .route(&format!("{OIDC}/token/introspect"), post(token::introspect))
         .route(&format!("{OIDC}/revoke"), post(token::revoke))
+        .route(
+            &format!("{OIDC}/login-status-iframe.html"),
+            get(iframe::status),
+        )
+        .route(
+            &format!("{OIDC}/login-status-iframe.html/init"),
+            get(iframe::status_init),
+        )
+        .route(&format!("{OIDC}/3p-cookies/step1.html"), get(iframe::step1))
+        .route(&format!("{OIDC}/3p-cookies/step2.html"), get(iframe::step2))
         .route(
             &format!("{OIDC}/logout"),
             get(logout::logout_get).post(logout::logout_post),

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_model::{Realm, SslRequired};
 use gatehouse_services::{OAuthError, RequestCtx, Services};
 
-use crate::OidcError;
 use crate::form::{Form, bearer, client_credentials};
+use crate::{OidcError, cors};
 
 /// Loads the realm and applies the checks Keycloak makes before any grant: the realm is enabled
 /// and the request meets its `sslRequired`.
@@ -64,6 +64,21 @@ pub async fn token(
 ) -> Result<Response, OidcError> {
     let realm = realm_for(&services, &realm, &ctx).await?;
     let form = Form::parse(&body)?;
+    let client_id = client_credentials(&headers, &form).client_id;
+    let response = match grant(&services, &realm, &ctx, &headers, &form).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    Ok(cors::allow_for_client(response, &services, &realm, client_id.as_deref(), &headers).await)
+}
+
+async fn grant(
+    services: &Services,
+    realm: &Realm,
+    ctx: &RequestCtx,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<Response, OidcError> {
     let Some(grant_type) = form.get("grant_type") else {
         return Err(OAuthError::bad_request(
             "invalid_request",
@@ -71,7 +86,7 @@ pub async fn token(
         )
         .into());
     };
-    let creds = client_credentials(&headers, &form);
+    let creds = client_credentials(headers, form);
     let response = match grant_type {
         "password" => {
             let Some(username) = form.get("username") else {
@@ -83,12 +98,12 @@ pub async fn token(
             };
             let password = form.get("password").unwrap_or_default();
             services
-                .password_grant(&ctx, &realm, &creds, username, password, form.get("scope"))
+                .password_grant(ctx, realm, &creds, username, password, form.get("scope"))
                 .await?
         }
         "client_credentials" => {
             services
-                .client_credentials_grant(&ctx, &realm, &creds, form.get("scope"))
+                .client_credentials_grant(ctx, realm, &creds, form.get("scope"))
                 .await?
         }
         "authorization_code" => {
@@ -99,8 +114,8 @@ pub async fn token(
             };
             services
                 .code_grant(
-                    &ctx,
-                    &realm,
+                    ctx,
+                    realm,
                     &creds,
                     code,
                     form.get("redirect_uri"),
@@ -112,9 +127,7 @@ pub async fn token(
             let Some(refresh) = form.get("refresh_token") else {
                 return Err(OAuthError::bad_request("invalid_request", "No refresh token").into());
             };
-            services
-                .refresh_grant(&ctx, &realm, &creds, refresh)
-                .await?
+            services.refresh_grant(ctx, realm, &creds, refresh).await?
         }
         _ => {
             return Err(OAuthError::bad_request(
@@ -132,6 +145,7 @@ async fn userinfo_with(
     realm: &str,
     ctx: &RequestCtx,
     token: Option<String>,
+    headers: &HeaderMap,
 ) -> Result<Response, OidcError> {
     let realm = realm_for(services, realm, ctx).await?;
     let Some(token) = token else {
@@ -141,15 +155,32 @@ async fn userinfo_with(
             description: "Token not provided".into(),
         });
     };
-    match services.userinfo(ctx, &realm, &token).await {
-        Ok(claims) => Ok(no_store(Json(claims).into_response())),
-        Err(OAuthError::Unauthorized { error, description }) => Err(OidcError::Bearer {
+    let response = match services.userinfo(ctx, &realm, &token).await {
+        Ok(claims) => no_store(Json(claims).into_response()),
+        Err(OAuthError::Unauthorized { error, description }) => OidcError::Bearer {
             realm: realm.name.to_string(),
             error,
             description,
-        }),
-        Err(e) => Err(e.into()),
-    }
+        }
+        .into_response(),
+        Err(e) => OidcError::from(e).into_response(),
+    };
+    // The browser app that holds the token is the token's `azp`; its web origins decide
+    // whether the app may read the answer.
+    let azp = unverified_azp(&token);
+    Ok(cors::allow_for_client(response, services, &realm, azp.as_deref(), headers).await)
+}
+
+/// The `azp` of a JWT without verifying it: used only to choose CORS headers for a response
+/// that was itself produced after verification.
+fn unverified_azp(token: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims.get("azp")?.as_str().map(str::to_owned)
 }
 
 /// `GET .../userinfo` with `Authorization: Bearer`.
@@ -159,7 +190,7 @@ pub async fn userinfo(
     Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Result<Response, OidcError> {
-    userinfo_with(&services, &realm, &ctx, bearer(&headers)).await
+    userinfo_with(&services, &realm, &ctx, bearer(&headers), &headers).await
 }
 
 /// `POST .../userinfo`: the token in the header or, per RFC 6750 §2.2, in the form.
@@ -174,7 +205,7 @@ pub async fn userinfo_post(
         Some(t) => Some(t),
         None => Form::parse(&body)?.get("access_token").map(str::to_owned),
     };
-    userinfo_with(&services, &realm, &ctx, token).await
+    userinfo_with(&services, &realm, &ctx, token, &headers).await
 }
 
 /// `POST .../token/introspect` (RFC 7662).

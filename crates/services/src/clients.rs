@@ -82,3 +82,25 @@ impl Services {
             .collect())
     }
 }
+
+impl Services {
+    /// Whether `origin` is one of the client's web origins (`+` standing for the origins of its
+    /// redirect URIs, `*` for any), for CORS and the session iframe.
+    pub async fn client_allows_origin(
+        &self,
+        realm: &gatehouse_model::Realm,
+        client_id: &str,
+        origin: &str,
+    ) -> Result<bool, ServiceError> {
+        let mut tx = self.store().begin().await?;
+        let client = tx
+            .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(client_id))
+            .await?;
+        tx.rollback().await?;
+        Ok(client.filter(|c| c.enabled).is_some_and(|c| {
+            crate::tokens::allowed_origins(&c)
+                .iter()
+                .any(|o| o == "*" || o == origin)
+        }))
+    }
+}

@@ -748,7 +748,7 @@ impl SubjectData {
 }
 
 /// The client's web origins with `+` expanded to the origins of its redirect URIs.
-fn allowed_origins(client: &Client) -> Vec<String> {
+pub(crate) fn allowed_origins(client: &Client) -> Vec<String> {
     let mut out = Vec::new();
     for origin in &client.web_origins {
         if origin == "+" {
