@@ -521,3 +521,122 @@ async fn sessions_survive_restart_and_serve_on_another_node() {
         node.stop();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_jwt_client_authentication() {
+    use gatehouse_crypto::jose::{Algorithm, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    // The client's key pair: the server gets the public JWKS; the assertion is signed by
+    // jsonwebtoken (not our JOSE code) with the private key.
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let jwks = serde_json::json!({"keys": [key.public_jwk(None).unwrap()]});
+    let store = open_store(&Db::sqlite(), dir.path()).await;
+    let services = gatehouse_services::Services::new(store.clone());
+    let master = services.realm("master").await.unwrap();
+    for (id, authenticator) in [
+        ("jwt-client", "client-jwt"),
+        ("hmac-client", "client-secret-jwt"),
+    ] {
+        let mut c = gatehouse_model::Client::new(
+            gatehouse_model::ClientUuid::new_random(),
+            master.id.clone(),
+            gatehouse_model::ClientId::new(id),
+        );
+        c.service_accounts_enabled = true;
+        c.client_authenticator_type = authenticator.into();
+        c.secret = Some("hmac-client-secret-that-is-long-enough".into());
+        c.attributes.insert("use.jwks.string".into(), "true".into());
+        c.attributes.insert("jwks.string".into(), jwks.to_string());
+        services.create_client(c).await.unwrap();
+    }
+    store.close().await;
+
+    let token_url = token_url(&node, "");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let assertion = |client: &str, aud: &str, jti: &str, hmac: bool| {
+        let claims = serde_json::json!({
+            "iss": client, "sub": client, "aud": aud, "jti": jti, "exp": now + 60, "iat": now,
+        });
+        if hmac {
+            let key =
+                jsonwebtoken::EncodingKey::from_secret(b"hmac-client-secret-that-is-long-enough");
+            jsonwebtoken::encode(
+                &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                &claims,
+                &key,
+            )
+            .unwrap()
+        } else {
+            let der = key.to_der();
+            let encoding = jsonwebtoken::EncodingKey::from_ec_der(&der);
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+            header.kid = Some(key.kid().to_owned());
+            jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
+        }
+    };
+    let grant = |jwt: String| {
+        let url = token_url.clone();
+        async move {
+            post(
+                &url,
+                &[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", jwt.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    let issuer = node.url("/realms/master");
+
+    let (s, body) = grant(assertion("jwt-client", &token_url, "a1", false)).await;
+    assert_eq!(s, 200, "private_key_jwt: {body}");
+    let (s, body) = grant(assertion("hmac-client", &issuer, "h1", true)).await;
+    assert_eq!(s, 200, "client_secret_jwt: {body}");
+
+    // Replayed assertion, wrong audience, wrong key type, and a secret instead of a JWT.
+    let (s, body) = grant(assertion("jwt-client", &token_url, "a1", false)).await;
+    assert_eq!(s, 400);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("reuse"),
+        "{body}"
+    );
+    let (s, _) = grant(assertion(
+        "jwt-client",
+        "https://elsewhere.example/token",
+        "a2",
+        false,
+    ))
+    .await;
+    assert_eq!(s, 400);
+    let (s, _) = grant(assertion("jwt-client", &token_url, "a3", true)).await;
+    assert_eq!(
+        s, 400,
+        "an HMAC assertion cannot stand in for the client's key pair"
+    );
+    let (s, _) = post(
+        &token_url,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "hmac-client"),
+            ("client_secret", "hmac-client-secret-that-is-long-enough"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        s, 400,
+        "a client set up for signed JWTs does not take its secret directly"
+    );
+    node.stop();
+}

@@ -138,7 +138,12 @@ pub async fn discovery(
     let signing = [
         "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
     ];
-    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let auth_methods = [
+        "private_key_jwt",
+        "client_secret_basic",
+        "client_secret_post",
+        "client_secret_jwt",
+    ];
     Ok(Json(json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/protocol/openid-connect/auth"),
@@ -158,6 +163,7 @@ pub async fn discovery(
         "id_token_signing_alg_values_supported": signing,
         "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "HS256", "HS384", "HS512"],
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "claims_supported": ["aud", "sub", "iss", "auth_time", "name", "given_name", "family_name", "preferred_username", "email", "acr"],

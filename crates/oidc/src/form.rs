@@ -38,15 +38,21 @@ impl Form {
 /// form-encoded per RFC 6749 §2.3.1) or else from the form (`client_secret_post`, or a public
 /// client's bare `client_id`).
 pub fn client_credentials(headers: &HeaderMap, form: &Form) -> ClientCredentials {
+    let assertion_type = form.get("client_assertion_type").map(str::to_owned);
+    let assertion = form.get("client_assertion").map(str::to_owned);
     if let Some((id, secret)) = basic(headers) {
         return ClientCredentials {
             client_id: Some(id),
             secret: Some(secret),
+            assertion_type,
+            assertion,
         };
     }
     ClientCredentials {
         client_id: form.get("client_id").map(str::to_owned),
         secret: form.get("client_secret").map(str::to_owned),
+        assertion_type,
+        assertion,
     }
 }
 

@@ -9,8 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::tokens::{
-    ClientCredentials, Issue, ScopePlan, SessionRef, SubjectData, TokenResponse,
-    authenticate_client, password_policy,
+    ClientCredentials, Issue, ScopePlan, SessionRef, SubjectData, TokenResponse, password_policy,
 };
 use crate::{OAuthError, RequestCtx, ServiceError, Services, now_millis};
 use gatehouse_crypto::{StoredPassword, Verified, constant_time_eq};
@@ -607,8 +606,8 @@ impl Services {
         code_verifier: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let invalid = |d: &str| OAuthError::bad_request("invalid_grant", d.to_owned());
+        let client = self.authenticate(ctx, realm, creds).await?;
         let mut tx = self.store().begin().await?;
-        let client = authenticate_client(&mut tx, realm, creds).await?;
         let code = match tx.consume_auth_code(code).await? {
             CodeUse::Fresh(code) => code,
             CodeUse::Replayed(code) => {

@@ -36,6 +36,10 @@ pub struct ClientCredentials {
     pub client_id: Option<String>,
     /// `client_secret`, when the client sent one.
     pub secret: Option<String>,
+    /// `client_assertion_type` (RFC 7523).
+    pub assertion_type: Option<String>,
+    /// `client_assertion`: a JWT signed by the client (`private_key_jwt`, `client_secret_jwt`).
+    pub assertion: Option<String>,
 }
 
 /// The token endpoint's success response.
@@ -114,8 +118,8 @@ impl Services {
         password: &str,
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate(ctx, realm, creds).await?;
         let mut tx = self.store().begin().await?;
-        let client = authenticate_client(&mut tx, realm, creds).await?;
         if !client.direct_access_grants_enabled {
             return Err(OAuthError::bad_request(
                 "unauthorized_client",
@@ -247,8 +251,8 @@ impl Services {
         creds: &ClientCredentials,
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
+        let client = self.authenticate(ctx, realm, creds).await?;
         let mut tx = self.store().begin().await?;
-        let client = authenticate_client(&mut tx, realm, creds).await?;
         if client.public_client {
             return Err(OAuthError::unauthorized(
                 "unauthorized_client",
@@ -310,9 +314,7 @@ impl Services {
         refresh_token: &str,
     ) -> Result<TokenResponse, OAuthError> {
         let invalid = |why: &str| OAuthError::bad_request("invalid_grant", why.to_owned());
-        let mut tx = self.store().begin().await?;
-        let client = authenticate_client(&mut tx, realm, creds).await?;
-        tx.rollback().await?;
+        let client = self.authenticate(ctx, realm, creds).await?;
         let keys = self.realm_keys(realm).await?;
         let claims =
             verify_token(&keys, refresh_token).map_err(|_| invalid("Invalid refresh token"))?;
@@ -499,17 +501,40 @@ pub(crate) fn password_policy(realm: &Realm) -> PasswordPolicyHash {
 
 /// Authenticates the client of a token-endpoint request (`client_secret_basic`,
 /// `client_secret_post`, or none for public clients), with Keycloak's errors.
-pub(crate) async fn authenticate_client(
+impl Services {
+    /// Authenticates the client of a token-endpoint request in a transaction of its own, so
+    /// that the single use of a client assertion is recorded whatever the grant does next.
+    pub(crate) async fn authenticate(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        creds: &ClientCredentials,
+    ) -> Result<Client, OAuthError> {
+        let mut tx = self.store().begin().await?;
+        let client = authenticate_client(&mut tx, ctx, realm, creds).await?;
+        tx.commit().await?;
+        Ok(client)
+    }
+}
+
+async fn authenticate_client(
     tx: &mut Tx,
+    ctx: &RequestCtx,
     realm: &Realm,
     creds: &ClientCredentials,
 ) -> Result<Client, OAuthError> {
     let not_found = || OAuthError::unauthorized("invalid_client", INVALID_CLIENT);
-    let Some(client_id) = creds.client_id.as_deref().filter(|c| !c.is_empty()) else {
+    let from_assertion = creds.assertion.as_deref().and_then(assertion_subject);
+    let Some(client_id) = creds
+        .client_id
+        .clone()
+        .or(from_assertion)
+        .filter(|c| !c.is_empty())
+    else {
         return Err(not_found());
     };
     let client = tx
-        .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(client_id))
+        .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(&client_id))
         .await?
         .filter(|c| c.enabled)
         .ok_or_else(not_found)?;
@@ -525,21 +550,138 @@ pub(crate) async fn authenticate_client(
             "Bearer-only not allowed",
         ));
     }
-    if !client.public_client {
-        let ok = match (creds.secret.as_deref(), client.secret.as_deref()) {
-            (Some(given), Some(expected)) => {
-                constant_time_eq(given.as_bytes(), expected.as_bytes())
+    if client.public_client {
+        return Ok(client);
+    }
+    match client.client_authenticator_type.as_str() {
+        "client-jwt" | "client-secret-jwt" => {
+            let jwt_failed = |why: &str| {
+                OAuthError::bad_request(
+                    "unauthorized_client",
+                    format!("Client authentication with signed JWT failed: {why}"),
+                )
+            };
+            if creds.assertion_type.as_deref() != Some(JWT_BEARER) {
+                return Err(jwt_failed(
+                    "Parameter client_assertion_type is missing or bad",
+                ));
             }
-            _ => false,
-        };
-        if !ok {
-            return Err(OAuthError::unauthorized(
-                "unauthorized_client",
-                INVALID_CLIENT,
-            ));
+            let Some(assertion) = creds.assertion.as_deref() else {
+                return Err(jwt_failed("client_assertion parameter missing"));
+            };
+            let audiences = [
+                ctx.issuer(realm.name.as_str()),
+                ctx.backend_url(realm.name.as_str(), "/protocol/openid-connect/token"),
+                ctx.issuer(realm.name.as_str()) + "/protocol/openid-connect/token",
+            ];
+            let now = crate::now_millis() / 1000;
+            let (jti, exp) = verify_client_assertion(&client, assertion, &audiences, now)
+                .map_err(|why| jwt_failed(&why))?;
+            // An assertion is single use across the cluster: one atomic insert decides.
+            let key = format!("client-assertion:{}:{jti}", client.id);
+            if !tx.mark_single_use(&key, exp).await? {
+                return Err(jwt_failed("Token reuse detected"));
+            }
+        }
+        _ => {
+            let ok = match (creds.secret.as_deref(), client.secret.as_deref()) {
+                (Some(given), Some(expected)) => {
+                    constant_time_eq(given.as_bytes(), expected.as_bytes())
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(OAuthError::unauthorized(
+                    "unauthorized_client",
+                    INVALID_CLIENT,
+                ));
+            }
         }
     }
     Ok(client)
+}
+
+/// RFC 7523's client assertion type.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The client an assertion claims to come from (`sub`), read before it can be verified because
+/// the key to verify it with is the client's.
+fn assertion_subject(jwt: &str) -> Option<String> {
+    let jws = jose::decode(jwt).ok()?;
+    let claims = jws.claims().ok()?;
+    claims.get("sub")?.as_str().map(str::to_owned)
+}
+
+/// Verifies a client assertion (RFC 7523): signed with the client's secret (`client-secret-jwt`,
+/// HS*) or with a key of its JWKS (`client-jwt`, attribute `jwks.string`), issued and subject
+/// the client, for this realm, not expired. Returns its `jti` and `exp` for the replay check.
+fn verify_client_assertion(
+    client: &Client,
+    jwt: &str,
+    audiences: &[String],
+    now: i64,
+) -> Result<(String, i64), String> {
+    let jws = jose::decode(jwt).map_err(|e| e.to_string())?;
+    let key = if client.client_authenticator_type == "client-secret-jwt" {
+        if !jws.alg.is_symmetric() {
+            return Err(format!("unexpected algorithm {}", jws.alg));
+        }
+        let secret = client.secret.as_deref().ok_or("client has no secret")?;
+        jose::VerifyingKey::hmac(jws.alg, secret.as_bytes()).map_err(|e| e.to_string())?
+    } else {
+        if jws.alg.is_symmetric() {
+            return Err(format!("unexpected algorithm {}", jws.alg));
+        }
+        let jwks = client
+            .attributes
+            .get("jwks.string")
+            .filter(|_| {
+                client
+                    .attributes
+                    .get("use.jwks.string")
+                    .is_some_and(|v| v == "true")
+            })
+            .ok_or("client has no public keys configured")?;
+        let jwks: Value =
+            serde_json::from_str(jwks).map_err(|_| "client's jwks.string is not JSON")?;
+        jose::VerifyingKey::from_jwks(&jwks, jws.kid.as_deref(), jws.alg)
+            .map_err(|e| e.to_string())?
+    };
+    jws.verify_with(&key)
+        .map_err(|_| "signature is invalid".to_owned())?;
+    let claims = jws.claims().map_err(|e| e.to_string())?;
+    let text = |k: &str| claims.get(k).and_then(Value::as_str);
+    let client_id = client.client_id.as_str();
+    if text("iss") != Some(client_id) || text("sub") != Some(client_id) {
+        return Err("issuer and subject must be the client".into());
+    }
+    let aud_ok = match claims.get("aud") {
+        Some(Value::String(a)) => audiences.contains(a),
+        Some(Value::Array(many)) => many
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| audiences.iter().any(|x| x == a)),
+        _ => false,
+    };
+    if !aud_ok {
+        return Err("Token audience doesn't match domain".into());
+    }
+    let exp = claims
+        .get("exp")
+        .and_then(Value::as_i64)
+        .ok_or("Token exp claim is required")?;
+    if exp <= now {
+        return Err("Token is not active".into());
+    }
+    if claims
+        .get("nbf")
+        .and_then(Value::as_i64)
+        .is_some_and(|nbf| nbf > now + 10)
+    {
+        return Err("Token is not active".into());
+    }
+    let jti = text("jti").ok_or("Token jti claim is required")?.to_owned();
+    Ok((jti, exp))
 }
 
 pub(crate) async fn find_user(

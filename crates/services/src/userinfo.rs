@@ -4,7 +4,7 @@ use gatehouse_model::{ClientUuid, Realm, UserSessionId};
 use serde_json::{Map, Value, json};
 
 use crate::claims::{self, Subject, Target};
-use crate::tokens::{ClientCredentials, authenticate_client, verify_token};
+use crate::tokens::{ClientCredentials, verify_token};
 use crate::{OAuthError, RequestCtx, Services};
 
 /// Why a bearer token was refused; the protocol crate answers 401 with `invalid_token`.
@@ -102,14 +102,13 @@ impl Services {
         creds: &ClientCredentials,
         token: &str,
     ) -> Result<Value, OAuthError> {
-        let mut tx = self.store().begin().await?;
-        let client = authenticate_client(&mut tx, realm, creds)
+        let client = self
+            .authenticate(ctx, realm, creds)
             .await
             .map_err(|e| match e {
                 OAuthError::Service(e) => OAuthError::Service(e),
                 _ => OAuthError::unauthorized("invalid_request", "Authentication failed."),
             })?;
-        tx.rollback().await?;
         if client.public_client {
             return Err(OAuthError::Forbidden {
                 error: "invalid_request",
@@ -151,9 +150,7 @@ impl Services {
         creds: &ClientCredentials,
         token: &str,
     ) -> Result<(), OAuthError> {
-        let mut tx = self.store().begin().await?;
-        let client = authenticate_client(&mut tx, realm, creds).await?;
-        tx.rollback().await?;
+        let client = self.authenticate(ctx, realm, creds).await?;
         let keys = self.realm_keys(realm).await?;
         let Ok(claims) = verify_token(&keys, token) else {
             return Ok(());
