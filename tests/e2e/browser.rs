@@ -712,3 +712,49 @@ async fn cors_and_session_iframe_follow_the_clients_web_origins() {
     }
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssl_required_all_refuses_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_webapp(dir.path()).await;
+    let store = open_store(&Db::sqlite(), dir.path()).await;
+    let mut tx = store.begin().await.unwrap();
+    let mut realm = tx
+        .realm_by_name(&gatehouse_model::RealmName::new("master").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    realm.ssl_required = gatehouse_model::SslRequired::All;
+    tx.update_realm(&realm).await.unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let auth = client()
+        .get(node.url("/realms/master/protocol/openid-connect/auth"))
+        .query(&[
+            ("client_id", "webapp"),
+            ("response_type", "code"),
+            ("redirect_uri", CALLBACK),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(auth.status(), 403);
+    assert!(auth.text().await.unwrap().contains("HTTPS required"));
+    let token = client()
+        .post(node.url("/realms/master/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "admin-cli"),
+            ("username", "admin"),
+            ("password", "Admin-Pass-1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(token.status(), 403);
+    let body: Value = token.json().await.unwrap();
+    assert_eq!(body["error_description"], "HTTPS required");
+    node.stop();
+}

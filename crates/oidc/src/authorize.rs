@@ -71,6 +71,17 @@ async fn authorize(
             );
         }
     };
+    if !crate::token::ssl_ok(&realm, ctx) {
+        return error_page(
+            &login.themes,
+            ctx,
+            Some(&realm),
+            "httpsRequiredMessage",
+            None,
+            headers,
+            StatusCode::FORBIDDEN,
+        );
+    }
     let cookie = cookie_value(headers, AUTH_SESSION_ID);
     let identity = cookie_value(headers, KEYCLOAK_IDENTITY);
     let request = AuthRequest { params };

@@ -17,21 +17,25 @@ use crate::{OidcError, cors};
 async fn realm_for(services: &Services, name: &str, ctx: &RequestCtx) -> Result<Realm, OidcError> {
     let realm = services.realm(name).await?;
     if !realm.enabled {
-        return Err(OAuthError::Unauthorized {
+        return Err(OAuthError::Forbidden {
             error: "access_denied",
             description: "Realm not enabled".into(),
         }
         .into());
     }
     if !ssl_ok(&realm, ctx) {
-        return Err(OAuthError::bad_request("invalid_request", "HTTPS required").into());
+        return Err(OAuthError::Forbidden {
+            error: "invalid_request",
+            description: "HTTPS required".into(),
+        }
+        .into());
     }
     Ok(realm)
 }
 
 /// `sslRequired`: `all` needs HTTPS always, `external` for any address that is not loopback or
 /// private, `none` never.
-fn ssl_ok(realm: &Realm, ctx: &RequestCtx) -> bool {
+pub(crate) fn ssl_ok(realm: &Realm, ctx: &RequestCtx) -> bool {
     if ctx.frontend.starts_with("https://") {
         return true;
     }
