@@ -640,3 +640,73 @@ async fn signed_jwt_client_authentication() {
     );
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn login_failures_lock_the_user_on_every_node() {
+    for db in databases().await {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = [
+            "start-dev",
+            "--http-port",
+            "0",
+            "--hostname",
+            "http://sso.test",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(db.args.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let node_a = Node::start(a.path(), &args, &ADMIN);
+        // On PostgreSQL a second node shares the database; on SQLite the failures alternate on
+        // one node.
+        let node_b = (db.name == "postgres").then(|| Node::start(b.path(), &args, &[]));
+        let store = open_store(&db, a.path()).await;
+        let mut tx = store.begin().await.unwrap();
+        let mut realm = tx
+            .realm_by_name(&gatehouse_model::RealmName::new("master").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        realm.brute_force_protected = true;
+        realm.failure_factor = 3;
+        realm.quick_login_check_milli_seconds = 0;
+        tx.update_realm(&realm).await.unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+
+        let nodes: Vec<&Node> = std::iter::once(&node_a).chain(node_b.as_ref()).collect();
+        let attempt = |i: usize, password: &'static str| {
+            let url = token_url(nodes[i % nodes.len()], "");
+            async move {
+                post(
+                    &url,
+                    &[
+                        ("grant_type", "password"),
+                        ("client_id", "admin-cli"),
+                        ("username", "admin"),
+                        ("password", password),
+                    ],
+                )
+                .await
+            }
+        };
+        // Two failures stay under the factor, and a success forgets them.
+        assert_eq!(attempt(0, "wrong").await.0, 401);
+        assert_eq!(attempt(1, "wrong").await.0, 401);
+        assert_eq!(attempt(0, "Admin-Pass-1").await.0, 200, "{}", db.name);
+        // Three failures, spread over the nodes, lock the user everywhere; the answer is the
+        // same as for a wrong password.
+        for i in 0..3 {
+            assert_eq!(attempt(i, "wrong").await.0, 401);
+        }
+        for i in 0..nodes.len() {
+            let (s, body) = attempt(i, "Admin-Pass-1").await;
+            assert_eq!(s, 401, "{}: locked on node {i}", db.name);
+            assert_eq!(body["error_description"], "Invalid user credentials");
+        }
+        drop(node_b);
+        node_a.stop();
+    }
+}

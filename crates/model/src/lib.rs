@@ -7,6 +7,7 @@
 
 mod auth;
 mod entities;
+mod failures;
 mod ids;
 mod keys;
 mod sessions;
@@ -16,6 +17,7 @@ pub use entities::{
     Client, ClientScope, Credential, Group, MapperOwner, ProtocolMapper, Realm, Role, SslRequired,
     User,
 };
+pub use failures::LoginFailure;
 pub use ids::{
     AuthSessionId, ClientId, ClientScopeId, ClientUuid, CredentialId, GroupId, ProtocolMapperId,
     REALM_NAME_MAX_CHARS, RealmId, RealmKeyId, RealmName, RoleId, UserId, UserSessionId, Username,

@@ -5,6 +5,7 @@
 //! domain types, outputs are domain types or [`ServiceError`].
 
 mod bootstrap;
+mod brute_force;
 mod claims;
 mod clients;
 mod ctx;

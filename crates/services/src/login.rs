@@ -510,6 +510,9 @@ impl Services {
         };
         let creds = tx.credentials_of(&user.id).await?;
         tx.rollback().await?;
+        if self.login_locked(realm, &user).await? {
+            return Ok(retry("invalidUserMessage"));
+        }
         let Some(stored) = creds.into_iter().find(|c| c.credential_type == "password") else {
             return Ok(retry("invalidUserMessage"));
         };
@@ -526,9 +529,17 @@ impl Services {
             )
             .await?;
         match verified {
-            Verified::Mismatch => return Ok(retry("invalidUserMessage")),
-            Verified::Match { needs_rehash: true } => self.rehash(stored, password, policy).await,
-            Verified::Match { .. } => {}
+            Verified::Mismatch => {
+                self.login_failed(realm, &user, &ctx.client_ip.to_string())
+                    .await?;
+                return Ok(retry("invalidUserMessage"));
+            }
+            Verified::Match { needs_rehash } => {
+                if needs_rehash {
+                    self.rehash(stored, password, policy).await;
+                }
+                self.login_succeeded(realm, &user).await?;
+            }
         }
         if !user.enabled {
             return Ok(retry("accountDisabledMessage"));

@@ -138,6 +138,9 @@ impl Services {
         };
         let creds_rows = tx.credentials_of(&user.id).await?;
         tx.rollback().await?;
+        if self.login_locked(realm, &user).await? {
+            return Err(invalid());
+        }
         let Some(stored) = creds_rows.iter().find(|c| c.credential_type == "password") else {
             return Err(invalid());
         };
@@ -154,11 +157,16 @@ impl Services {
             )
             .await?;
         match verified {
-            Verified::Mismatch => return Err(invalid()),
+            Verified::Mismatch => {
+                self.login_failed(realm, &user, &ctx.client_ip.to_string())
+                    .await?;
+                return Err(invalid());
+            }
             Verified::Match { needs_rehash } => {
                 if needs_rehash {
                     self.rehash(stored.clone(), password, policy).await;
                 }
+                self.login_succeeded(realm, &user).await?;
             }
         }
         if !user.enabled {

@@ -6,6 +6,7 @@
 
 mod auth;
 mod clients;
+mod failures;
 mod groups;
 mod keys;
 mod realms;
