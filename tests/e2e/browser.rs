@@ -758,3 +758,133 @@ async fn ssl_required_all_refuses_plain_http() {
     assert_eq!(body["error_description"], "HTTPS required");
     node.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_temporary_password_must_be_changed_at_first_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_webapp(dir.path()).await;
+    // A user whose password an admin set as temporary (the admin API comes with its issue).
+    let store = open_store(&Db::sqlite(), dir.path()).await;
+    let mut tx = store.begin().await.unwrap();
+    let realm = tx
+        .realm_by_name(&gatehouse_model::RealmName::new("master").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let user = gatehouse_model::User {
+        id: gatehouse_model::UserId::new_random(),
+        realm_id: realm.id.clone(),
+        username: gatehouse_model::Username::new("newbie"),
+        email: None,
+        first_name: None,
+        last_name: None,
+        enabled: true,
+        email_verified: false,
+        created_timestamp: 0,
+        federation_link: None,
+        service_account_client_link: None,
+        attributes: Default::default(),
+        required_actions: vec!["UPDATE_PASSWORD".into()],
+        not_before: 0,
+    };
+    tx.insert_user(&user).await.unwrap();
+    let stored = gatehouse_crypto::hash_password("Temp-Pass-1", &Default::default()).unwrap();
+    tx.insert_credential(&gatehouse_model::Credential {
+        id: gatehouse_model::CredentialId::new_random(),
+        user_id: user.id.clone(),
+        credential_type: "password".into(),
+        user_label: None,
+        created_date: 0,
+        secret_data: stored.secret_data,
+        credential_data: stored.credential_data,
+        priority: 10,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let token_url = node.url("/realms/master/protocol/openid-connect/token");
+    let direct = |password: &'static str| {
+        let url = token_url.clone();
+        async move {
+            client()
+                .post(&url)
+                .form(&[
+                    ("grant_type", "password"),
+                    ("client_id", "admin-cli"),
+                    ("username", "newbie"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = direct("Temp-Pass-1").await;
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error_description"], "Account is not fully set up");
+
+    let browser = client();
+    let url = format!(
+        "{}?client_id=webapp&response_type=code&redirect_uri={}",
+        node.url("/realms/master/protocol/openid-connect/auth"),
+        urlencode(CALLBACK)
+    );
+    let page = browser
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = attribute(&page, "id=\"kc-form-login\"", "action");
+    let csrf = attribute(&page, "name=\"csrf\"", "value");
+    let update = browser
+        .post(&action)
+        .form(&[
+            ("username", "newbie"),
+            ("password", "Temp-Pass-1"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(update.status(), 200);
+    let html = update.text().await.unwrap();
+    assert!(html.contains("id=\"kc-passwd-update-form\""), "{html}");
+    let action = attribute(&html, "id=\"kc-passwd-update-form\"", "action");
+    let post = |new: &'static str, confirm: &'static str| {
+        let (browser, action, csrf) = (browser.clone(), action.clone(), csrf.clone());
+        async move {
+            browser
+                .post(&action)
+                .form(&[
+                    ("password-new", new),
+                    ("password-confirm", confirm),
+                    ("csrf", csrf.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mismatch = post("New-Pass-1", "New-Pass-2").await;
+    assert_eq!(mismatch.status(), 200);
+    assert!(mismatch.text().await.unwrap().contains("match"));
+    let done = post("New-Pass-1", "New-Pass-1").await;
+    assert_eq!(done.status(), 302);
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    assert!(query_param(&location, "code").is_some(), "{location}");
+
+    assert_eq!(
+        direct("Temp-Pass-1").await.status(),
+        401,
+        "the temporary password is gone"
+    );
+    assert_eq!(direct("New-Pass-1").await.status(), 200);
+    node.stop();
+}

@@ -23,11 +23,47 @@ pub fn login_page(
     message: Option<(&str, &str)>,
     headers: &HeaderMap,
 ) -> Response {
+    form_page(
+        state,
+        ctx,
+        realm,
+        page,
+        message,
+        headers,
+        Step::Authenticate,
+    )
+}
+
+/// Which form of the login a page is.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Username and password.
+    Authenticate,
+    /// A new password for a temporary one.
+    UpdatePassword,
+}
+
+fn form_page(
+    state: &LoginState,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    page: &LoginPage,
+    message: Option<(&str, &str)>,
+    headers: &HeaderMap,
+    step: Step,
+) -> Response {
     let themes = &state.themes;
     let locale = themes.locale(page.ui_locales.as_deref(), accept_language(headers));
     let realm_url = format!("{}/realms/{}", ctx.frontend, realm.name);
+    let (path, template) = match step {
+        Step::Authenticate => ("authenticate?", "login.html"),
+        Step::UpdatePassword => (
+            "required-action?execution=UPDATE_PASSWORD&",
+            "login-update-password.html",
+        ),
+    };
     let action = format!(
-        "{realm_url}/login-actions/authenticate?client_id={}&tab_id={}",
+        "{realm_url}/login-actions/{path}client_id={}&tab_id={}",
         encode(&page.client_id),
         encode(&page.tab_id)
     );
@@ -56,7 +92,7 @@ pub fn login_page(
         "csrf": page.csrf,
         "tabId": page.tab_id,
     });
-    let mut response = render(themes, "login.html", locale, ctx_json, StatusCode::OK);
+    let mut response = render(themes, template, locale, ctx_json, StatusCode::OK);
     let https = ctx.frontend.starts_with("https://");
     let realm_path = realm_path(ctx, realm);
     if let Some(cookie) =
@@ -246,32 +282,131 @@ pub async fn submit(
             field("password"),
         )
         .await;
+    respond(&state, &ctx, &realm, &headers, result)
+}
+
+/// Turns the outcome of a login step into the page or redirect the browser gets next.
+fn respond(
+    state: &LoginState,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    headers: &HeaderMap,
+    result: Result<LoginResult, gatehouse_services::ServiceError>,
+) -> Response {
     match result {
         Ok(LoginResult::Done { redirect, sso }) => {
             let mut response = deliver(&redirect);
             let https = ctx.frontend.starts_with("https://");
-            for cookie in crate::cookies::sso_cookies(&sso, &realm_path(&ctx, &realm), https) {
+            for cookie in crate::cookies::sso_cookies(&sso, &realm_path(ctx, realm), https) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response
         }
-        Ok(LoginResult::Retry { page, message }) => {
-            let mut response = login_page(
-                &state,
-                &ctx,
-                &realm,
+        Ok(LoginResult::UpdatePassword { page, message }) => {
+            let message = message
+                .map(|m| ("error", m))
+                .or(Some(("warning", "updatePasswordMessage")));
+            form_page(
+                state,
+                ctx,
+                realm,
                 &page,
-                Some(("error", message)),
-                &headers,
-            );
+                message,
+                headers,
+                Step::UpdatePassword,
+            )
+        }
+        Ok(LoginResult::Retry { page, message }) => {
+            let mut response =
+                login_page(state, ctx, realm, &page, Some(("error", message)), headers);
             // Keycloak answers a failed sign-in with 200 and the form; 401 would make some
             // browsers show their own credential dialog.
             *response.status_mut() = StatusCode::OK;
             response
         }
-        Ok(LoginResult::Expired) => expired(&state.themes, &ctx, &realm, &headers),
+        Ok(LoginResult::Expired) => expired(&state.themes, ctx, realm, headers),
+        Err(e) => failure(&state.themes, ctx, realm, headers, e),
+    }
+}
+
+/// `GET login-actions/required-action`: the update-password form again (a reload).
+pub async fn show_required_action(
+    State(services): State<Services>,
+    State(state): State<LoginState>,
+    Path(realm): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    Extension(ctx): Extension<RequestCtx>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(realm) = services.realm(&realm).await else {
+        return error_page(
+            &state.themes,
+            &ctx,
+            None,
+            "realmNotFound",
+            None,
+            &headers,
+            StatusCode::NOT_FOUND,
+        );
+    };
+    let tab = query.get("tab_id").cloned().unwrap_or_default();
+    match services
+        .update_password_page(&realm, &auth_root(&headers), &tab)
+        .await
+    {
+        Ok(Some(page)) => {
+            let message = Some(("warning", "updatePasswordMessage"));
+            form_page(
+                &state,
+                &ctx,
+                &realm,
+                &page,
+                message,
+                &headers,
+                Step::UpdatePassword,
+            )
+        }
+        Ok(None) => expired(&state.themes, &ctx, &realm, &headers),
         Err(e) => failure(&state.themes, &ctx, &realm, &headers, e),
     }
+}
+
+/// `POST login-actions/required-action`: the new password.
+pub async fn submit_required_action(
+    State(services): State<Services>,
+    State(state): State<LoginState>,
+    Path(realm): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    Extension(ctx): Extension<RequestCtx>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(realm) = services.realm(&realm).await else {
+        return error_page(
+            &state.themes,
+            &ctx,
+            None,
+            "realmNotFound",
+            None,
+            &headers,
+            StatusCode::NOT_FOUND,
+        );
+    };
+    let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+    let tab = query.get("tab_id").cloned().unwrap_or_default();
+    let result = services
+        .submit_update_password(
+            &ctx,
+            &realm,
+            &auth_root(&headers),
+            &tab,
+            field("csrf"),
+            field("password-new"),
+            field("password-confirm"),
+        )
+        .await;
+    respond(&state, &ctx, &realm, &headers, result)
 }
 
 /// `GET /resources/{version}/login/{theme}/{path}`: the theme's static files.

@@ -45,6 +45,10 @@ where
             get(actions::show).post(actions::submit),
         )
         .route(
+            "/realms/{realm}/login-actions/required-action",
+            get(actions::show_required_action).post(actions::submit_required_action),
+        )
+        .route(
             "/resources/{version}/login/{theme}/{*path}",
             get(actions::resource),
         )

@@ -20,6 +20,10 @@ macro_rules! theme_file {
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", theme_file!("layout.html")),
     ("login.html", theme_file!("login.html")),
+    (
+        "login-update-password.html",
+        theme_file!("login-update-password.html"),
+    ),
     ("error.html", theme_file!("error.html")),
     ("info.html", theme_file!("info.html")),
     ("logout-confirm.html", theme_file!("logout-confirm.html")),

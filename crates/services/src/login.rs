@@ -18,6 +18,9 @@ use gatehouse_model::{
     UserSessionId,
 };
 
+/// Keycloak's required action for a temporary password.
+const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
+
 fn now_secs() -> i64 {
     now_millis() / 1000
 }
@@ -169,6 +172,14 @@ pub enum LoginResult {
         redirect: Redirect,
         /// The single sign-on cookies' values.
         sso: crate::sso::SsoCookies,
+    },
+    /// The password is temporary: show the update-password form (with a message key after a
+    /// failed attempt).
+    UpdatePassword {
+        /// The page to show.
+        page: LoginPage,
+        /// Message key of the theme, if the last attempt failed.
+        message: Option<&'static str>,
     },
     /// Show the form again with a message key (wrong credentials, disabled account...).
     Retry {
@@ -544,12 +555,162 @@ impl Services {
         if !user.enabled {
             return Ok(retry("accountDisabledMessage"));
         }
+        if user.required_actions.iter().any(|a| a == UPDATE_PASSWORD) {
+            // The user is identified; the login goes on at the update-password page.
+            let mut session = session;
+            session.user_id = Some(user.id.clone());
+            session
+                .notes
+                .insert("required_action".to_owned(), UPDATE_PASSWORD.to_owned());
+            session
+                .notes
+                .insert("username".to_owned(), username.to_owned());
+            let mut tx = self.store().begin().await?;
+            tx.update_auth_session(&session).await?;
+            tx.commit().await?;
+            return Ok(LoginResult::UpdatePassword {
+                page: page_of(&session, &client, user.username.to_string()),
+                message: None,
+            });
+        }
         if !user.required_actions.is_empty() {
-            // Required actions (update password, verify email...) come with their pages.
+            // Other required actions (verify email, configure OTP...) have no pages yet.
             return Ok(retry("accountNotFullySetUpMessage"));
         }
         self.finish_login(ctx, realm, &client, &user, session, username, now)
             .await
+    }
+
+    /// The update-password form was posted: replace the temporary password, drop the required
+    /// action, and finish the login.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn submit_update_password(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        auth_session: &str,
+        tab_id: &str,
+        csrf: &str,
+        new_password: &str,
+        confirm: &str,
+    ) -> Result<LoginResult, ServiceError> {
+        let now = now_secs();
+        let mut tx = self.store().begin().await?;
+        let Some(session) = tx
+            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+            .await?
+        else {
+            return Ok(LoginResult::Expired);
+        };
+        let expected = session
+            .notes
+            .get("csrf")
+            .map(String::as_str)
+            .unwrap_or_default();
+        let pending =
+            session.notes.get("required_action").map(String::as_str) == Some(UPDATE_PASSWORD);
+        if session.expires <= now
+            || session.realm_id != realm.id
+            || !pending
+            || expected.is_empty()
+            || !constant_time_eq(expected.as_bytes(), csrf.as_bytes())
+        {
+            return Ok(LoginResult::Expired);
+        }
+        let (Some(client), Some(mut user)) = (
+            tx.client_by_id(&session.client_id).await?,
+            match &session.user_id {
+                Some(id) => tx.user_by_id(id).await?,
+                None => None,
+            },
+        ) else {
+            return Ok(LoginResult::Expired);
+        };
+        tx.rollback().await?;
+        let again = |message| LoginResult::UpdatePassword {
+            page: page_of(&session, &client, user.username.to_string()),
+            message: Some(message),
+        };
+        if new_password.is_empty() {
+            return Ok(again("missingPasswordMessage"));
+        }
+        if new_password != confirm {
+            return Ok(again("notMatchPasswordMessage"));
+        }
+        let stored = self
+            .hasher
+            .hash(new_password.to_owned(), password_policy(realm))
+            .await?;
+        let mut tx = self.store().begin().await?;
+        let existing = tx.credentials_of(&user.id).await?;
+        match existing
+            .into_iter()
+            .find(|c| c.credential_type == "password")
+        {
+            Some(old) => {
+                tx.update_credential(&gatehouse_model::Credential {
+                    secret_data: stored.secret_data,
+                    credential_data: stored.credential_data,
+                    created_date: now_millis(),
+                    ..old
+                })
+                .await?;
+            }
+            None => {
+                tx.insert_credential(&gatehouse_model::Credential {
+                    id: gatehouse_model::CredentialId::new_random(),
+                    user_id: user.id.clone(),
+                    credential_type: "password".into(),
+                    user_label: None,
+                    created_date: now_millis(),
+                    secret_data: stored.secret_data,
+                    credential_data: stored.credential_data,
+                    priority: 10,
+                })
+                .await?;
+            }
+        }
+        user.required_actions.retain(|a| a != UPDATE_PASSWORD);
+        tx.update_user(&user).await?;
+        tx.commit().await?;
+        if !user.required_actions.is_empty() {
+            return Ok(LoginResult::Retry {
+                page: page_of(&session, &client, user.username.to_string()),
+                message: "accountNotFullySetUpMessage",
+            });
+        }
+        let username = session
+            .notes
+            .get("username")
+            .cloned()
+            .unwrap_or_else(|| user.username.to_string());
+        self.finish_login(ctx, realm, &client, &user, session, &username, now)
+            .await
+    }
+
+    /// The update-password page again (a reload), if this tab is at that step.
+    pub async fn update_password_page(
+        &self,
+        realm: &Realm,
+        auth_session: &str,
+        tab_id: &str,
+    ) -> Result<Option<LoginPage>, ServiceError> {
+        let mut tx = self.store().begin().await?;
+        let Some(session) = tx
+            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let pending =
+            session.notes.get("required_action").map(String::as_str) == Some(UPDATE_PASSWORD);
+        if !pending || session.expires <= now_secs() || session.realm_id != realm.id {
+            return Ok(None);
+        }
+        let client = tx.client_by_id(&session.client_id).await?;
+        tx.rollback().await?;
+        let username = session.notes.get("username").cloned().unwrap_or_default();
+        Ok(client.map(|c| page_of(&session, &c, username)))
     }
 
     #[allow(clippy::too_many_arguments)]
