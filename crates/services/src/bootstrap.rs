@@ -209,7 +209,7 @@ impl Services {
     }
 
     async fn read_master(&self, name: &RealmName) -> Result<Option<MasterRealm>, ServiceError> {
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let Some(realm) = tx.realm_by_name(name).await? else {
             return Ok(None);
         };

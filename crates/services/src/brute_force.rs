@@ -35,7 +35,7 @@ impl Services {
         if !realm.brute_force_protected {
             return Ok(false);
         }
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let failure = tx.login_failure(&realm.id, &user.id).await?;
         tx.rollback().await?;
         let now = now_millis() / 1000;

@@ -72,7 +72,7 @@ impl Services {
         &self,
         realm: &gatehouse_model::Realm,
     ) -> Result<Vec<String>, ServiceError> {
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let scopes = tx.list_client_scopes(&realm.id).await?;
         tx.rollback().await?;
         Ok(scopes
@@ -92,7 +92,7 @@ impl Services {
         client_id: &str,
         origin: &str,
     ) -> Result<bool, ServiceError> {
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let client = tx
             .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(client_id))
             .await?;

@@ -237,7 +237,7 @@ impl Services {
         let Some(client_id) = request.get("client_id") else {
             return Err(page("invalidParameterMessage", Some("client_id")));
         };
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let client = tx
             .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(client_id))
             .await?
@@ -458,7 +458,7 @@ impl Services {
         auth_session: &str,
         tab_id: &str,
     ) -> Result<Option<LoginPage>, ServiceError> {
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let Some(session) = tx
             .auth_session(&AuthSessionId::from(auth_session), tab_id)
             .await?
@@ -487,7 +487,7 @@ impl Services {
         password: &str,
     ) -> Result<LoginResult, ServiceError> {
         let now = now_secs();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let root = AuthSessionId::from(auth_session);
         let Some(session) = tx.auth_session(&root, tab_id).await? else {
             return Ok(LoginResult::Expired);
@@ -595,7 +595,7 @@ impl Services {
         confirm: &str,
     ) -> Result<LoginResult, ServiceError> {
         let now = now_secs();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let Some(session) = tx
             .auth_session(&AuthSessionId::from(auth_session), tab_id)
             .await?
@@ -695,7 +695,7 @@ impl Services {
         auth_session: &str,
         tab_id: &str,
     ) -> Result<Option<LoginPage>, ServiceError> {
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let Some(session) = tx
             .auth_session(&AuthSessionId::from(auth_session), tab_id)
             .await?

@@ -126,7 +126,7 @@ impl Services {
                 .and_then(Value::as_str)
                 .unwrap_or_default(),
         );
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let Some(session) = tx.user_session(&sid, false).await? else {
             return Ok(None);
         };
@@ -186,7 +186,7 @@ impl Services {
                 let Some(client_id) = &client_id else {
                     return Err(page("invalidParameterMessage", "post_logout_redirect_uri"));
                 };
-                let mut tx = self.store().begin().await?;
+                let mut tx = self.store().begin_read().await?;
                 let client = tx
                     .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(client_id))
                     .await?;

@@ -97,7 +97,7 @@ impl Services {
     /// A realm by name; `NotFound` when there is none.
     pub async fn realm(&self, name: &str) -> Result<Realm, ServiceError> {
         let name = RealmName::new(name).map_err(|_| ServiceError::NotFound("realm".into()))?;
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let realm = tx.realm_by_name(&name).await?;
         tx.rollback().await?;
         realm.ok_or_else(|| ServiceError::NotFound("realm".into()))
@@ -119,7 +119,7 @@ impl Services {
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate(ctx, realm, creds).await?;
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         if !client.direct_access_grants_enabled {
             return Err(OAuthError::bad_request(
                 "unauthorized_client",
@@ -260,7 +260,7 @@ impl Services {
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate(ctx, realm, creds).await?;
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         if client.public_client {
             return Err(OAuthError::unauthorized(
                 "unauthorized_client",
@@ -361,7 +361,9 @@ impl Services {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let session_id = UserSessionId::from(sid);
-        let mut tx = self.store().begin().await?;
+        // Everything the new tokens are made of is read first, beside other readers; the write
+        // that follows (reuse check, session timestamps) is short.
+        let mut tx = self.store().begin_read().await?;
         let session = tx.user_session(&session_id, offline).await?;
         let session = match session {
             Some(s) if session_alive(realm, &s, now) => s,
@@ -386,6 +388,15 @@ impl Services {
         if iat < user.not_before {
             return Err(invalid("Stale token"));
         }
+        let scope = claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let plan = ScopePlan::resolve(&mut tx, &client, Some(&scope)).await?;
+        let subject = SubjectData::load(&mut tx, &user, &client).await?;
+        tx.rollback().await?;
+        let mut tx = self.store().begin().await?;
         if realm.revoke_refresh_token {
             let jti = claims
                 .get("jti")
@@ -419,13 +430,6 @@ impl Services {
         tx.touch_user_session(&session_id, offline, now).await?;
         tx.touch_client_session(&session_id, offline, &client.id, now)
             .await?;
-        let scope = claims
-            .get("scope")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let plan = ScopePlan::resolve(&mut tx, &client, Some(&scope)).await?;
-        let subject = SubjectData::load(&mut tx, &user, &client).await?;
         tx.commit().await?;
         let acr = client_session
             .notes
@@ -518,7 +522,12 @@ impl Services {
         realm: &Realm,
         creds: &ClientCredentials,
     ) -> Result<Client, OAuthError> {
-        let mut tx = self.store().begin().await?;
+        // Only a client assertion writes (its single-use mark); everything else reads.
+        let mut tx = if creds.assertion.is_some() {
+            self.store().begin().await?
+        } else {
+            self.store().begin_read().await?
+        };
         let client = authenticate_client(&mut tx, ctx, realm, creds).await?;
         tx.commit().await?;
         Ok(client)

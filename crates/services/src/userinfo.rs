@@ -54,7 +54,7 @@ impl Services {
             .get("scope")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let client = tx
             .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(azp))
             .await?
@@ -230,7 +230,7 @@ impl Services {
         if iat < realm.not_before {
             return Ok(None);
         }
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let jti = claims.get("jti").and_then(Value::as_str);
         if let Some(jti) = jti
             && tx.is_token_revoked(jti).await?

@@ -324,6 +324,18 @@ impl Store {
         Ok(Tx::new(tx))
     }
 
+    /// Starts a transaction that only reads. On SQLite it is deferred, so readers run beside
+    /// each other and beside the one writer (WAL) instead of queueing for the write lock; a
+    /// write inside it may fail with "database is locked", so callers must not write.
+    pub async fn begin_read(&self) -> Result<Tx, StoreError> {
+        let tx = match self.inner.backend {
+            Backend::Sqlite => self.inner.pool.begin_with("BEGIN DEFERRED").await,
+            Backend::Postgres => self.inner.pool.begin().await,
+        }
+        .map_err(from_sqlx)?;
+        Ok(Tx::new(tx))
+    }
+
     /// The pool's current size.
     pub fn pool_stats(&self) -> PoolStats {
         let pool = &self.inner.pool;
