@@ -215,16 +215,9 @@ pub async fn show(
     Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(realm) = services.realm(&realm).await else {
-        return error_page(
-            &state.themes,
-            &ctx,
-            None,
-            "realmNotFound",
-            None,
-            &headers,
-            StatusCode::NOT_FOUND,
-        );
+    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
     };
     let root = auth_root(&headers);
     let tab = query.get("tab_id").cloned().unwrap_or_default();
@@ -245,16 +238,9 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(realm) = services.realm(&realm).await else {
-        return error_page(
-            &state.themes,
-            &ctx,
-            None,
-            "realmNotFound",
-            None,
-            &headers,
-            StatusCode::NOT_FOUND,
-        );
+    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
     };
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
@@ -338,16 +324,9 @@ pub async fn show_required_action(
     Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Response {
-    let Ok(realm) = services.realm(&realm).await else {
-        return error_page(
-            &state.themes,
-            &ctx,
-            None,
-            "realmNotFound",
-            None,
-            &headers,
-            StatusCode::NOT_FOUND,
-        );
+    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
     };
     let tab = query.get("tab_id").cloned().unwrap_or_default();
     match services
@@ -381,16 +360,9 @@ pub async fn submit_required_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Ok(realm) = services.realm(&realm).await else {
-        return error_page(
-            &state.themes,
-            &ctx,
-            None,
-            "realmNotFound",
-            None,
-            &headers,
-            StatusCode::NOT_FOUND,
-        );
+    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
     };
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
@@ -428,6 +400,27 @@ pub async fn resource(
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// The realm of a login-actions URL, or the page to answer with when there is none.
+async fn realm_or_page(
+    services: &Services,
+    state: &LoginState,
+    ctx: &RequestCtx,
+    name: &str,
+    headers: &HeaderMap,
+) -> Result<Realm, Response> {
+    services.realm(name).await.map_err(|_| {
+        error_page(
+            &state.themes,
+            ctx,
+            None,
+            "realmNotFound",
+            None,
+            headers,
+            StatusCode::NOT_FOUND,
+        )
+    })
 }
 
 fn expired(themes: &Themes, ctx: &RequestCtx, realm: &Realm, headers: &HeaderMap) -> Response {
