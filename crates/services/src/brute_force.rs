@@ -38,7 +38,7 @@ impl Services {
         let mut tx = self.store().begin_read().await?;
         let failure = tx.login_failure(&realm.id, &user.id).await?;
         tx.rollback().await?;
-        let now = now_millis() / 1000;
+        let now = crate::now_secs();
         Ok(failure.is_some_and(|f| f.failed_login_not_before > now))
     }
 

@@ -64,6 +64,11 @@ impl Services {
     }
 }
 
+/// Seconds since the Unix epoch, as tokens and sessions count time.
+pub(crate) fn now_secs() -> i64 {
+    now_millis() / 1000
+}
+
 /// Milliseconds since the Unix epoch, as Keycloak stores timestamps.
 pub(crate) fn now_millis() -> i64 {
     std::time::SystemTime::now()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::tokens::{
     ClientCredentials, Issue, ScopePlan, SessionRef, SubjectData, TokenResponse, password_policy,
 };
-use crate::{OAuthError, RequestCtx, ServiceError, Services, now_millis};
+use crate::{OAuthError, RequestCtx, ServiceError, Services, now_millis, now_secs};
 use gatehouse_crypto::{StoredPassword, Verified, constant_time_eq};
 use gatehouse_model::{
     AuthCode, AuthSession, AuthSessionId, Client, ClientSession, CodeUse, Realm, User, UserSession,
@@ -20,10 +20,6 @@ use gatehouse_model::{
 
 /// Keycloak's required action for a temporary password.
 const UPDATE_PASSWORD: &str = "UPDATE_PASSWORD";
-
-fn now_secs() -> i64 {
-    now_millis() / 1000
-}
 
 /// The parameters of an authorization request, as received.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::keys::RealmKeys;
 use crate::login::{AuthFailure, redirect_uri_allowed};
 use crate::tokens::{session_alive, verify_token};
-use crate::{RequestCtx, ServiceError, Services, now_millis};
+use crate::{RequestCtx, ServiceError, Services, now_secs};
 
 /// The values of the SSO cookies a successful login sets.
 #[derive(Debug, Clone)]
@@ -50,10 +50,6 @@ pub struct LogoutRequest {
     pub client_id: Option<String>,
     /// `state`.
     pub state: Option<String>,
-}
-
-fn now_secs() -> i64 {
-    now_millis() / 1000
 }
 
 fn internal(e: impl std::fmt::Display) -> ServiceError {

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::claims::{self, Subject, Target};
 use crate::keys::RealmKeys;
-use crate::{OAuthError, RequestCtx, ServiceError, Services};
+use crate::{OAuthError, RequestCtx, ServiceError, Services, now_secs};
 
 const INVALID_CLIENT: &str = "Invalid client or Invalid client credentials";
 /// Keycloak's session note holding the authentication time (seconds).
@@ -87,10 +87,6 @@ impl TokenResponse {
         }
         body
     }
-}
-
-fn now_secs() -> i64 {
-    crate::now_millis() / 1000
 }
 
 impl Services {
@@ -591,7 +587,7 @@ async fn authenticate_client(
                 ctx.backend_url(realm.name.as_str(), "/protocol/openid-connect/token"),
                 ctx.issuer(realm.name.as_str()) + "/protocol/openid-connect/token",
             ];
-            let now = crate::now_millis() / 1000;
+            let now = now_secs();
             let (jti, exp) = verify_client_assertion(&client, assertion, &audiences, now)
                 .map_err(|why| jwt_failed(&why))?;
             // An assertion is single use across the cluster: one atomic insert decides.

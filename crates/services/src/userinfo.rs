@@ -5,15 +5,11 @@ use serde_json::{Map, Value, json};
 
 use crate::claims::{self, Subject, Target};
 use crate::tokens::{ClientCredentials, verify_token};
-use crate::{OAuthError, RequestCtx, Services};
+use crate::{OAuthError, RequestCtx, Services, now_secs};
 
 /// Why a bearer token was refused; the protocol crate answers 401 with `invalid_token`.
 fn invalid_token(description: &str) -> OAuthError {
     OAuthError::unauthorized("invalid_token", description.to_owned())
-}
-
-fn now_secs() -> i64 {
-    crate::now_millis() / 1000
 }
 
 impl Services {
