@@ -710,3 +710,84 @@ async fn login_failures_lock_the_user_on_every_node() {
         node_a.stop();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_choose_their_token_signature_algorithm() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    let store = open_store(&Db::sqlite(), dir.path()).await;
+    let services = gatehouse_services::Services::new(store.clone());
+    let master = services.realm("master").await.unwrap();
+    for (id, alg) in [
+        ("es-client", "ES256"),
+        ("ps-client", "PS256"),
+        ("ed-client", "EdDSA"),
+    ] {
+        let mut c = gatehouse_model::Client::new(
+            gatehouse_model::ClientUuid::new_random(),
+            master.id.clone(),
+            gatehouse_model::ClientId::new(id),
+        );
+        c.public_client = true;
+        c.direct_access_grants_enabled = true;
+        c.attributes
+            .insert("access.token.signed.response.alg".into(), alg.into());
+        services.create_client(c).await.unwrap();
+    }
+    store.close().await;
+
+    for (id, alg) in [
+        ("es-client", jsonwebtoken::Algorithm::ES256),
+        ("ps-client", jsonwebtoken::Algorithm::PS256),
+        ("ed-client", jsonwebtoken::Algorithm::EdDSA),
+    ] {
+        let (s, body) = post(
+            &token_url(&node, ""),
+            &[
+                ("grant_type", "password"),
+                ("client_id", id),
+                ("username", "admin"),
+                ("password", "Admin-Pass-1"),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+        assert_eq!(s, 200, "{id}: {body}");
+        // The realm key for the algorithm is published, and jsonwebtoken verifies with it.
+        let jwks: jsonwebtoken::jwk::JwkSet = client()
+            .get(node.url("/realms/master/protocol/openid-connect/certs"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for token in [&body["access_token"], &body["id_token"]] {
+            let token = token.as_str().unwrap();
+            let header = jsonwebtoken::decode_header(token).unwrap();
+            assert_eq!(header.alg, alg, "{id}");
+            let jwk = jwks
+                .find(header.kid.as_deref().unwrap())
+                .expect("key published");
+            let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+            let mut validation = jsonwebtoken::Validation::new(alg);
+            validation.validate_aud = false;
+            jsonwebtoken::decode::<Value>(token, &key, &validation).expect("signature verifies");
+        }
+        // Refresh keeps the algorithm.
+        let (s, refreshed) = post(
+            &token_url(&node, ""),
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", id),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+        assert_eq!(s, 200);
+        let header =
+            jsonwebtoken::decode_header(refreshed["access_token"].as_str().unwrap()).unwrap();
+        assert_eq!(header.alg, alg);
+    }
+    node.stop();
+}

@@ -75,6 +75,36 @@ impl KeyCache {
         Ok(keys)
     }
 
+    /// The realm's keys with an active signing key for `alg`, generating one (as the provider
+    /// Keycloak would use: `rsa-generated`, `ecdsa-generated`, `eddsa-generated`,
+    /// `hmac-generated`) when a client or the realm asks for an algorithm it has no key for.
+    pub async fn with_signer(
+        &self,
+        store: &Store,
+        realm: &Realm,
+        alg: Algorithm,
+    ) -> Result<Arc<RealmKeys>, ServiceError> {
+        let keys = self.get(store, realm).await?;
+        if keys.signer(alg).is_some() {
+            return Ok(keys);
+        }
+        let mut tx = store.begin().await?;
+        let rows = tx.realm_keys(&realm.id).await?;
+        let present = rows.iter().any(|k| {
+            k.enabled && k.active && k.key_use == KeyUse::Sig && k.algorithm == alg.as_str()
+        });
+        if !present {
+            let (name, provider) = provider_for(alg);
+            let row = generate(realm, name, provider, alg)
+                .map_err(|e| ServiceError::Internal(format!("key generation failed: {e}")))?;
+            tx.insert_realm_key(&row).await?;
+            tracing::info!(realm = %realm.name, alg = alg.as_str(), "generated a realm key");
+        }
+        tx.commit().await?;
+        self.write().remove(&realm.id);
+        self.get(store, realm).await
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<RealmId, Arc<RealmKeys>>> {
         self.realms.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -116,6 +146,16 @@ pub(crate) async fn generate_defaults(
         tx.insert_realm_key(&row).await?;
     }
     Ok(())
+}
+
+/// The component name and provider Keycloak uses for a generated key of `alg`.
+fn provider_for(alg: Algorithm) -> (&'static str, &'static str) {
+    match alg.key_type() {
+        "RSA" => ("rsa-generated", "rsa-generated"),
+        "EC" => ("ecdsa-generated", "ecdsa-generated"),
+        "OKP" => ("eddsa-generated", "eddsa-generated"),
+        _ => ("hmac-generated", "hmac-generated"),
+    }
 }
 
 /// Generates one key row; RSA generation takes tens of milliseconds, once per realm.

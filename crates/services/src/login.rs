@@ -858,7 +858,7 @@ impl Services {
         }
         tx.commit().await?;
         let acr = code.data.get("acr").map(String::as_str).unwrap_or("1");
-        let keys = self.realm_keys(realm).await?;
+        let keys = self.issuing_keys(realm, &client).await?;
         let issue = Issue {
             ctx,
             realm,

@@ -104,6 +104,17 @@ impl Services {
         self.keys.get(self.store(), realm).await
     }
 
+    /// The realm's keys, with an active key for the algorithm `client`'s tokens are signed with.
+    pub(crate) async fn issuing_keys(
+        &self,
+        realm: &Realm,
+        client: &Client,
+    ) -> Result<Arc<RealmKeys>, ServiceError> {
+        self.keys
+            .with_signer(self.store(), realm, signing_algorithm(realm, client))
+            .await
+    }
+
     /// `grant_type=password`: the resource owner password credentials grant.
     pub async fn password_grant(
         &self,
@@ -226,7 +237,7 @@ impl Services {
             .await?;
         }
         tx.commit().await?;
-        let keys = self.realm_keys(realm).await?;
+        let keys = self.issuing_keys(realm, &client).await?;
         let issue = Issue {
             ctx,
             realm,
@@ -291,7 +302,7 @@ impl Services {
         plan.offline = false;
         let subject = SubjectData::load(&mut tx, &user, &client).await?;
         tx.rollback().await?;
-        let keys = self.realm_keys(realm).await?;
+        let keys = self.issuing_keys(realm, &client).await?;
         let now = now_secs();
         let issue = Issue {
             ctx,
@@ -435,6 +446,7 @@ impl Services {
         // A refreshed token is not a fresh authentication: acr "0" unless the login's acr says
         // more, as Keycloak reports it.
         let acr = if acr == "1" { "1" } else { "0" };
+        let keys = self.issuing_keys(realm, &client).await?;
         let issue = Issue {
             ctx,
             realm,
@@ -479,6 +491,20 @@ impl Services {
             tracing::warn!(error = %e, "could not re-hash a password with the realm's policy");
         }
     }
+}
+
+/// The algorithm a client's access and ID tokens are signed with: the client's
+/// `access.token.signed.response.alg`, else the realm's `defaultSignatureAlgorithm`, else RS256.
+pub(crate) fn signing_algorithm(realm: &Realm, client: &Client) -> Algorithm {
+    client
+        .attributes
+        .get("access.token.signed.response.alg")
+        .filter(|v| !v.is_empty())
+        .unwrap_or(&realm.default_signature_algorithm)
+        .parse()
+        .ok()
+        .filter(|a: &Algorithm| !a.is_symmetric())
+        .unwrap_or(Algorithm::RS256)
 }
 
 /// The realm's password hashing policy (`hashAlgorithm(..)` and `hashIterations(..)` in the
@@ -1006,20 +1032,12 @@ impl Issue<'_> {
     }
 
     fn signer<'k>(&self, keys: &'k RealmKeys) -> Result<&'k Arc<SigningKey>, OAuthError> {
-        let wanted = self
-            .client
-            .attributes
-            .get("access.token.signed.response.alg")
-            .filter(|v| !v.is_empty())
-            .unwrap_or(&self.realm.default_signature_algorithm);
-        let alg: Algorithm = wanted.parse().unwrap_or(Algorithm::RS256);
-        keys.signer(alg)
-            .or_else(|| keys.signer(Algorithm::RS256))
-            .ok_or_else(|| {
-                OAuthError::Service(ServiceError::Internal(format!(
-                    "realm has no active {wanted} key"
-                )))
-            })
+        let alg = signing_algorithm(self.realm, self.client);
+        keys.signer(alg).ok_or_else(|| {
+            OAuthError::Service(ServiceError::Internal(format!(
+                "realm has no active {alg} key"
+            )))
+        })
     }
 
     /// When the refresh token expires. An offline token carries no `exp` unless the realm caps
