@@ -888,3 +888,118 @@ async fn a_temporary_password_must_be_changed_at_first_login() {
     assert_eq!(direct("New-Pass-1").await.status(), 200);
     node.stop();
 }
+
+/// Accepts one HTTP request on `listener` and returns its body (answering 200).
+async fn receive_one(listener: tokio::net::TcpListener) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut socket, _) = listener.accept().await.unwrap();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = socket.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        data.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&data).to_string();
+        if let Some(split) = text.find("\r\n\r\n") {
+            let length = text[..split]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().to_owned())
+                })
+                .and_then(|v| v.parse::<usize>().ok())
+                .unwrap_or(0);
+            if data.len() >= split + 4 + length {
+                socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await
+                    .unwrap();
+                return text[split + 4..].to_owned();
+            }
+        }
+    }
+    String::new()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn logout_notifies_clients_on_the_back_channel() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    let store = open_store(&Db::sqlite(), dir.path()).await;
+    let services = gatehouse_services::Services::new(store.clone());
+    let master = services.realm("master").await.unwrap();
+    let mut app = gatehouse_model::Client::new(
+        gatehouse_model::ClientUuid::new_random(),
+        master.id.clone(),
+        gatehouse_model::ClientId::new("bcl-app"),
+    );
+    app.public_client = true;
+    app.redirect_uris = vec![CALLBACK.into()];
+    app.attributes.insert("backchannel.logout.url".into(), hook);
+    services.create_client(app).await.unwrap();
+    store.close().await;
+    let received = tokio::spawn(receive_one(listener));
+
+    let browser = client();
+    let url = format!(
+        "{}?client_id=bcl-app&response_type=code&scope=openid&redirect_uri={}",
+        node.url("/realms/master/protocol/openid-connect/auth"),
+        urlencode(CALLBACK)
+    );
+    let location = sign_in(&browser, &url, "admin", "Admin-Pass-1").await;
+    let sid = query_param(&location, "session_state").unwrap();
+    let tokens = exchange(
+        &node,
+        "bcl-app",
+        None,
+        &query_param(&location, "code").unwrap(),
+        CALLBACK,
+    )
+    .await;
+    let done = browser
+        .get(node.url("/realms/master/protocol/openid-connect/logout"))
+        .query(&[("id_token_hint", tokens["id_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 200);
+
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), received)
+        .await
+        .expect("the client was called")
+        .unwrap();
+    let token = form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .expect("a logout_token parameter");
+    let jwks: jsonwebtoken::jwk::JwkSet = client()
+        .get(node.url("/realms/master/protocol/openid-connect/certs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&["bcl-app"]);
+    let claims = jsonwebtoken::decode::<Value>(&token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sid"], sid.as_str());
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(
+        claims.get("nonce").is_none(),
+        "a logout token never carries a nonce"
+    );
+    node.stop();
+}

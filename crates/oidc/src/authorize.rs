@@ -164,6 +164,8 @@ pub async fn discovery(
         "jwks_uri": backend("/certs"),
         "revocation_endpoint": backend("/revoke"),
         "end_session_endpoint": format!("{issuer}/protocol/openid-connect/logout"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "check_session_iframe": format!("{issuer}/protocol/openid-connect/login-status-iframe.html"),
         "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
         "acr_values_supported": ["0", "1"],

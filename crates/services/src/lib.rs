@@ -41,6 +41,9 @@ pub struct Services {
     store: Store,
     hasher: Hasher,
     keys: keys::KeyCache,
+    /// Outbound HTTP for back-channel logout: short timeouts, no redirects (a client's URL must
+    /// not send us elsewhere).
+    outbound: reqwest::Client,
 }
 
 impl Services {
@@ -50,6 +53,11 @@ impl Services {
             store,
             hasher: Hasher::new(),
             keys: keys::KeyCache::default(),
+            outbound: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
         }
     }
 

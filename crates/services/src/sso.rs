@@ -273,12 +273,84 @@ impl Services {
                 .await?
                 .map(|(s, _)| s.id),
         };
-        if let Some(sid) = sid {
-            let mut tx = self.store().begin().await?;
-            tx.delete_user_session(&sid, false).await?;
-            tx.commit().await?;
+        let Some(sid) = sid else {
+            return Ok(());
+        };
+        let mut tx = self.store().begin().await?;
+        let session = tx.user_session(&sid, false).await?;
+        let mut notify = Vec::new();
+        for cs in tx.client_sessions_of(&sid, false).await? {
+            if let Some(client) = tx.client_by_id(&cs.client_id).await? {
+                let url = client.attributes.get("backchannel.logout.url").cloned();
+                if let Some(url) = url.filter(|u| !u.is_empty()) {
+                    notify.push((client, url));
+                }
+            }
+        }
+        tx.delete_user_session(&sid, false).await?;
+        tx.commit().await?;
+        if let Some(session) = session {
+            self.backchannel_logout(ctx, realm, &session, notify).await;
         }
         Ok(())
+    }
+
+    /// OpenID Connect Back-Channel Logout: each client of the ended session that registered a
+    /// `backchannel.logout.url` gets a signed logout token. A client that does not answer does
+    /// not stop the logout (Keycloak logs it too); the session is already gone.
+    async fn backchannel_logout(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        session: &UserSession,
+        clients: Vec<(gatehouse_model::Client, String)>,
+    ) {
+        for (client, url) in clients {
+            let result = async {
+                let keys = self.issuing_keys(realm, &client).await?;
+                let alg = crate::tokens::signing_algorithm(realm, &client);
+                let key = keys
+                    .signer(alg)
+                    .ok_or_else(|| internal(format!("realm has no active {alg} key")))?;
+                let now = now_secs();
+                let mut claims = Map::new();
+                claims.insert("iat".into(), json!(now));
+                claims.insert("exp".into(), json!(now + 120));
+                claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
+                claims.insert("iss".into(), json!(ctx.issuer(realm.name.as_str())));
+                claims.insert("aud".into(), json!(client.client_id.as_str()));
+                claims.insert("sub".into(), json!(session.user_id.as_str()));
+                let with_sid = client
+                    .attributes
+                    .get("backchannel.logout.session.required")
+                    .is_none_or(|v| v == "true");
+                if with_sid {
+                    claims.insert("sid".into(), json!(session.id.as_str()));
+                }
+                claims.insert(
+                    "events".into(),
+                    json!({"http://schemas.openid.net/event/backchannel-logout": {}}),
+                );
+                let payload = serde_json::to_vec(&claims).map_err(internal)?;
+                let token = key.sign(&payload, Some("logout+jwt")).map_err(internal)?;
+                let response = self
+                    .outbound
+                    .post(&url)
+                    .form(&[("logout_token", token)])
+                    .send()
+                    .await
+                    .map_err(internal)?;
+                if response.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(internal(format!("answered {}", response.status())))
+                }
+            }
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(client = %client.client_id, error = %e, "back-channel logout failed");
+            }
+        }
     }
 }
 
