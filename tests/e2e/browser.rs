@@ -12,7 +12,7 @@ use openidconnect::{
 };
 use serde_json::Value;
 
-use crate::harness::{Db, Node, client, open_store};
+use crate::harness::{Db, Node, client, open_store, register_client, update_master_realm};
 
 const ADMIN: [(&str, &str); 2] = [
     ("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
@@ -22,19 +22,12 @@ const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
 /// Registers a confidential client `webapp` with one exact redirect URI.
 async fn register_webapp(dir: &std::path::Path) {
-    let store = open_store(&Db::sqlite(), dir).await;
-    let services = gatehouse_services::Services::new(store.clone());
-    let master = services.realm("master").await.unwrap();
-    let mut app = gatehouse_model::Client::new(
-        gatehouse_model::ClientUuid::new_random(),
-        master.id.clone(),
-        gatehouse_model::ClientId::new("webapp"),
-    );
-    app.secret = Some("webapp-secret".into());
-    app.redirect_uris = vec![CALLBACK.into()];
-    app.web_origins = vec!["+".into()];
-    services.create_client(app).await.unwrap();
-    store.close().await;
+    register_client(&Db::sqlite(), dir, "webapp", |app| {
+        app.secret = Some("webapp-secret".into());
+        app.redirect_uris = vec![CALLBACK.into()];
+        app.web_origins = vec!["+".into()];
+    })
+    .await;
 }
 
 /// Follows the authorization URL like a browser: loads the login page, posts the form, and
@@ -404,20 +397,13 @@ fn urlencode(s: &str) -> String {
 
 /// Registers a second client `other-app`, and lets `webapp` redirect after logout.
 async fn register_other_app(dir: &std::path::Path) {
-    let store = open_store(&Db::sqlite(), dir).await;
-    let services = gatehouse_services::Services::new(store.clone());
-    let master = services.realm("master").await.unwrap();
-    let mut app = gatehouse_model::Client::new(
-        gatehouse_model::ClientUuid::new_random(),
-        master.id.clone(),
-        gatehouse_model::ClientId::new("other-app"),
-    );
-    app.public_client = true;
-    app.redirect_uris = vec!["http://127.0.0.1:9/other/*".into()];
-    app.attributes
-        .insert("post.logout.redirect.uris".into(), "+".into());
-    services.create_client(app).await.unwrap();
-    store.close().await;
+    register_client(&Db::sqlite(), dir, "other-app", |app| {
+        app.public_client = true;
+        app.redirect_uris = vec!["http://127.0.0.1:9/other/*".into()];
+        app.attributes
+            .insert("post.logout.redirect.uris".into(), "+".into());
+    })
+    .await;
 }
 
 async fn exchange(
@@ -718,17 +704,10 @@ async fn ssl_required_all_refuses_plain_http() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
     register_webapp(dir.path()).await;
-    let store = open_store(&Db::sqlite(), dir.path()).await;
-    let mut tx = store.begin().await.unwrap();
-    let mut realm = tx
-        .realm_by_name(&gatehouse_model::RealmName::new("master").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    realm.ssl_required = gatehouse_model::SslRequired::All;
-    tx.update_realm(&realm).await.unwrap();
-    tx.commit().await.unwrap();
-    store.close().await;
+    update_master_realm(&Db::sqlite(), dir.path(), |realm| {
+        realm.ssl_required = gatehouse_model::SslRequired::All;
+    })
+    .await;
 
     let auth = client()
         .get(node.url("/realms/master/protocol/openid-connect/auth"))
@@ -930,19 +909,12 @@ async fn logout_notifies_clients_on_the_back_channel() {
     let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hook = format!("http://{}/backchannel", listener.local_addr().unwrap());
-    let store = open_store(&Db::sqlite(), dir.path()).await;
-    let services = gatehouse_services::Services::new(store.clone());
-    let master = services.realm("master").await.unwrap();
-    let mut app = gatehouse_model::Client::new(
-        gatehouse_model::ClientUuid::new_random(),
-        master.id.clone(),
-        gatehouse_model::ClientId::new("bcl-app"),
-    );
-    app.public_client = true;
-    app.redirect_uris = vec![CALLBACK.into()];
-    app.attributes.insert("backchannel.logout.url".into(), hook);
-    services.create_client(app).await.unwrap();
-    store.close().await;
+    register_client(&Db::sqlite(), dir.path(), "bcl-app", |app| {
+        app.public_client = true;
+        app.redirect_uris = vec![CALLBACK.into()];
+        app.attributes.insert("backchannel.logout.url".into(), hook);
+    })
+    .await;
     let received = tokio::spawn(receive_one(listener));
 
     let browser = client();

@@ -316,3 +316,43 @@ pub fn postgres_options(url: &str) -> Vec<String> {
         user.into(),
     ]
 }
+
+/// Creates a client in the master realm of the node's database through the services layer (the
+/// admin API that would create it is another issue), after `configure` has set it up.
+pub async fn register_client(
+    db: &Db,
+    cwd: &Path,
+    client_id: &str,
+    configure: impl FnOnce(&mut gatehouse_model::Client),
+) {
+    let store = open_store(db, cwd).await;
+    let services = gatehouse_services::Services::new(store.clone());
+    let master = services.realm("master").await.expect("master realm");
+    let mut client = gatehouse_model::Client::new(
+        gatehouse_model::ClientUuid::new_random(),
+        master.id,
+        gatehouse_model::ClientId::new(client_id),
+    );
+    configure(&mut client);
+    services.create_client(client).await.expect("create client");
+    store.close().await;
+}
+
+/// Changes the master realm's settings in the node's database, as an admin would.
+pub async fn update_master_realm(
+    db: &Db,
+    cwd: &Path,
+    change: impl FnOnce(&mut gatehouse_model::Realm),
+) {
+    let store = open_store(db, cwd).await;
+    let mut tx = store.begin().await.expect("transaction");
+    let mut realm = tx
+        .realm_by_name(&gatehouse_model::RealmName::new("master").expect("name"))
+        .await
+        .expect("read realm")
+        .expect("master realm");
+    change(&mut realm);
+    tx.update_realm(&realm).await.expect("update realm");
+    tx.commit().await.expect("commit");
+    store.close().await;
+}

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{Db, Node, client, databases, open_store};
+use crate::harness::{Db, Node, client, databases, register_client, update_master_realm};
 
 const ADMIN: [(&str, &str); 2] = [
     ("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
@@ -306,21 +306,13 @@ async fn password_grant_refresh_userinfo_and_errors() {
 async fn confidential_client_credentials_introspection_and_revocation() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
-    // A confidential client with a service account, created through the services layer (the
-    // admin API that would create it is another issue).
-    let store = open_store(&Db::sqlite(), dir.path()).await;
-    let services = gatehouse_services::Services::new(store.clone());
-    let master = services.realm("master").await.unwrap();
-    let mut api = gatehouse_model::Client::new(
-        gatehouse_model::ClientUuid::new_random(),
-        master.id.clone(),
-        gatehouse_model::ClientId::new("backend-api"),
-    );
-    api.service_accounts_enabled = true;
-    api.direct_access_grants_enabled = true;
-    api.secret = Some("backend-secret".into());
-    services.create_client(api).await.unwrap();
-    store.close().await;
+    // A confidential client with a service account.
+    register_client(&Db::sqlite(), dir.path(), "backend-api", |api| {
+        api.service_accounts_enabled = true;
+        api.direct_access_grants_enabled = true;
+        api.secret = Some("backend-secret".into());
+    })
+    .await;
 
     let url = token_url(&node, "");
     let introspect_url = node.url("/realms/master/protocol/openid-connect/token/introspect");
@@ -531,26 +523,19 @@ async fn signed_jwt_client_authentication() {
     // jsonwebtoken (not our JOSE code) with the private key.
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
     let jwks = serde_json::json!({"keys": [key.public_jwk(None).unwrap()]});
-    let store = open_store(&Db::sqlite(), dir.path()).await;
-    let services = gatehouse_services::Services::new(store.clone());
-    let master = services.realm("master").await.unwrap();
     for (id, authenticator) in [
         ("jwt-client", "client-jwt"),
         ("hmac-client", "client-secret-jwt"),
     ] {
-        let mut c = gatehouse_model::Client::new(
-            gatehouse_model::ClientUuid::new_random(),
-            master.id.clone(),
-            gatehouse_model::ClientId::new(id),
-        );
-        c.service_accounts_enabled = true;
-        c.client_authenticator_type = authenticator.into();
-        c.secret = Some("hmac-client-secret-that-is-long-enough".into());
-        c.attributes.insert("use.jwks.string".into(), "true".into());
-        c.attributes.insert("jwks.string".into(), jwks.to_string());
-        services.create_client(c).await.unwrap();
+        register_client(&Db::sqlite(), dir.path(), id, |c| {
+            c.service_accounts_enabled = true;
+            c.client_authenticator_type = authenticator.into();
+            c.secret = Some("hmac-client-secret-that-is-long-enough".into());
+            c.attributes.insert("use.jwks.string".into(), "true".into());
+            c.attributes.insert("jwks.string".into(), jwks.to_string());
+        })
+        .await;
     }
-    store.close().await;
 
     let token_url = token_url(&node, "");
     let now = std::time::SystemTime::now()
@@ -662,19 +647,12 @@ async fn login_failures_lock_the_user_on_every_node() {
         // On PostgreSQL a second node shares the database; on SQLite the failures alternate on
         // one node.
         let node_b = (db.name == "postgres").then(|| Node::start(b.path(), &args, &[]));
-        let store = open_store(&db, a.path()).await;
-        let mut tx = store.begin().await.unwrap();
-        let mut realm = tx
-            .realm_by_name(&gatehouse_model::RealmName::new("master").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        realm.brute_force_protected = true;
-        realm.failure_factor = 3;
-        realm.quick_login_check_milli_seconds = 0;
-        tx.update_realm(&realm).await.unwrap();
-        tx.commit().await.unwrap();
-        store.close().await;
+        update_master_realm(&db, a.path(), |realm| {
+            realm.brute_force_protected = true;
+            realm.failure_factor = 3;
+            realm.quick_login_check_milli_seconds = 0;
+        })
+        .await;
 
         let nodes: Vec<&Node> = std::iter::once(&node_a).chain(node_b.as_ref()).collect();
         let attempt = |i: usize, password: &'static str| {
@@ -715,26 +693,19 @@ async fn login_failures_lock_the_user_on_every_node() {
 async fn clients_choose_their_token_signature_algorithm() {
     let dir = tempfile::tempdir().unwrap();
     let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
-    let store = open_store(&Db::sqlite(), dir.path()).await;
-    let services = gatehouse_services::Services::new(store.clone());
-    let master = services.realm("master").await.unwrap();
     for (id, alg) in [
         ("es-client", "ES256"),
         ("ps-client", "PS256"),
         ("ed-client", "EdDSA"),
     ] {
-        let mut c = gatehouse_model::Client::new(
-            gatehouse_model::ClientUuid::new_random(),
-            master.id.clone(),
-            gatehouse_model::ClientId::new(id),
-        );
-        c.public_client = true;
-        c.direct_access_grants_enabled = true;
-        c.attributes
-            .insert("access.token.signed.response.alg".into(), alg.into());
-        services.create_client(c).await.unwrap();
+        register_client(&Db::sqlite(), dir.path(), id, |c| {
+            c.public_client = true;
+            c.direct_access_grants_enabled = true;
+            c.attributes
+                .insert("access.token.signed.response.alg".into(), alg.into());
+        })
+        .await;
     }
-    store.close().await;
 
     for (id, alg) in [
         ("es-client", jsonwebtoken::Algorithm::ES256),
