@@ -6,6 +6,7 @@
 //! unreachable, port in use, migration lock timeout).
 
 mod logging;
+mod transfer;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ Commands:
   start-dev     Start in development mode: embedded SQLite under data/, HTTP on 127.0.0.1:8080.
   start         Start in production mode (requires a hostname decision and HTTPS or --http-enabled true).
   show-config   Print the resolved configuration and where each value comes from.
+  export        Export realms: --dir D | --file F [--realm R]
+                [--users realm_file|same_file|different_files|skip] [--users-per-file N]
+  import        Import realms: --dir D | --file F [--override true|false]
 
 Options use Keycloak's names: --name=value or --name value on the command line,
 KC_NAME in the environment, name=value in conf/gatehouse.conf.
@@ -42,7 +46,7 @@ fn main() -> ExitCode {
     };
     let mode = match command.as_str() {
         "start-dev" => Mode::Dev,
-        "start" | "show-config" => Mode::Prod,
+        "start" | "show-config" | "export" | "import" => Mode::Prod,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -52,7 +56,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         other => {
-            eprintln!("Unknown command: '{other}'. Expected one of: start-dev, start, show-config");
+            eprintln!(
+                "Unknown command: '{other}'. Expected one of: start-dev, start, show-config, export, import"
+            );
             return ExitCode::from(2);
         }
     };
@@ -68,7 +74,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let resolved = match gatehouse_config::resolve(mode, rest, &env, &cwd) {
+    let transfer = match command.as_str() {
+        "export" => match gatehouse_config::export_options(rest) {
+            Ok((opts, rest)) => Some((Transfer::Export(opts), rest)),
+            Err(e) => return usage_error(&e),
+        },
+        "import" => match gatehouse_config::import_options(rest) {
+            Ok((opts, rest)) => Some((Transfer::Import(opts), rest)),
+            Err(e) => return usage_error(&e),
+        },
+        _ => None,
+    };
+    let (transfer, rest) = match transfer {
+        Some((t, rest)) => (Some(t), rest),
+        None => (None, rest.to_vec()),
+    };
+    let resolved = match gatehouse_config::resolve(mode, &rest, &env, &cwd) {
         Ok(r) => r,
         Err(e) => return usage_error(&e),
     };
@@ -77,7 +98,9 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let config = resolved.config;
-    if let Err(e) = config.check_start() {
+    if transfer.is_none()
+        && let Err(e) = config.check_start()
+    {
         return usage_error(&e);
     }
     if config.bootstrap_admin_username.is_some() && config.bootstrap_admin_password.is_none() {
@@ -105,13 +128,48 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config, mode)) {
+    let outcome = match transfer {
+        Some(transfer) => runtime.block_on(run_transfer(config, transfer)),
+        None => runtime.block_on(run(config, mode)),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `export` or `import`, with the command's own options.
+enum Transfer {
+    Export(gatehouse_config::ExportOptions),
+    Import(gatehouse_config::ImportOptions),
+}
+
+/// Runs an export or import against the configured database, with no listener: as Keycloak's
+/// `kc.sh export|import`, it is meant for a stopped cluster or a database of its own.
+async fn run_transfer(config: Config, transfer: Transfer) -> Result<(), String> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let store = Store::connect(&connect_options(&config))
+        .await
+        .map_err(|e| format!("Failed: {e}"))?;
+    store
+        .migrate(config.dblock_lock_wait_timeout)
+        .await
+        .map_err(|e| format!("Failed: {e}"))?;
+    let services = Services::new(store.clone());
+    services
+        .ensure_master_realm()
+        .await
+        .map_err(|e| format!("Failed: {e}"))?;
+    let outcome = match &transfer {
+        Transfer::Export(opts) => transfer::export(&services, opts).await,
+        Transfer::Import(opts) => transfer::import(&services, opts).await,
+    };
+    store.close().await;
+    tracing::info!("{}", outcome?);
+    Ok(())
 }
 
 fn usage_error(e: &ConfigError) -> ExitCode {
@@ -151,6 +209,11 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
         .ensure_master_realm()
         .await
         .map_err(|e| format!("Failed to start: {e}"))?;
+    if config.import_realm {
+        transfer::import_at_start(&services, &config.data_dir)
+            .await
+            .map_err(|e| format!("Failed to start: {e}"))?;
+    }
     bootstrap_admin(&services, &config, master.has_users).await?;
 
     let readiness = Readiness::default();

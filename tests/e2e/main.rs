@@ -2,9 +2,15 @@
 //! One test binary for all of them (STYLE.md), one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_api;
+mod admin_clients;
+mod admin_groups_roles;
+mod admin_realms;
+mod admin_users;
 mod browser;
 mod harness;
 mod oidc;
 mod options;
 mod startup;
+mod transfer;
 mod welcome;

@@ -87,6 +87,10 @@ pub enum ConfigError {
     /// `${` without a closing `}` in the config file.
     #[error("Unterminated '${{' in {0}.")]
     UnterminatedExpression(FileLocation),
+    /// Options that cannot go together on a command's line, or one the command needs that is
+    /// missing; the message is the whole sentence.
+    #[error("{0}")]
+    Usage(String),
     /// The same feature is both enabled and disabled.
     #[error("Feature '{0}' is listed in both features and features-disabled.")]
     FeatureConflict(String),

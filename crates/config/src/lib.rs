@@ -19,12 +19,16 @@ mod error;
 mod features;
 mod options;
 mod resolve;
+mod transfer;
 mod values;
 
 pub use error::{ConfigError, FileLocation};
 pub use ipnet::IpNet;
 pub use options::env_name;
 pub use resolve::{DEFAULT_CONFIG_FILE, resolve};
+pub use transfer::{
+    ExportOptions, ImportOptions, TransferTarget, UsersStrategy, export_options, import_options,
+};
 pub use values::{
     CacheKind, DbKind, Level, LogLevel, LogOutput, MASK, Mode, ProxyHeaders, RelativePath, Secret,
     Source,
@@ -95,6 +99,9 @@ pub struct Config {
     pub proxy_trusted_addresses: Vec<IpNet>,
     /// `health-enabled`.
     pub health_enabled: bool,
+    /// `import-realm`: import the realm files in `<data-dir>/import` at start-up, skipping
+    /// realms that exist.
+    pub import_realm: bool,
     /// `metrics-enabled`.
     pub metrics_enabled: bool,
     /// `log-level`.
@@ -177,6 +184,7 @@ impl fmt::Debug for Config {
             .field("proxy_headers", &self.proxy_headers)
             .field("proxy_trusted_addresses", &self.proxy_trusted_addresses)
             .field("health_enabled", &self.health_enabled)
+            .field("import_realm", &self.import_realm)
             .field("metrics_enabled", &self.metrics_enabled)
             .field("log_level", &self.log_level)
             .field("log_console_output", &self.log_console_output)

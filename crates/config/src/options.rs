@@ -109,6 +109,7 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
     opt("proxy-trusted-addresses", NoDefault),
     flag("health-enabled", Always("false")),
     flag("metrics-enabled", Always("false")),
+    flag("import-realm", Always("false")),
     opt("log-level", Always("info")),
     opt("log-console-output", Always("default")),
     opt("features", NoDefault),

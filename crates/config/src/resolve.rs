@@ -598,6 +598,7 @@ impl Values<'_> {
             proxy_headers: self.choice::<ProxyHeaders>("proxy-headers")?,
             proxy_trusted_addresses,
             health_enabled: self.flag("health-enabled")?,
+            import_realm: self.flag("import-realm")?,
             metrics_enabled: self.flag("metrics-enabled")?,
             log_level,
             log_console_output: self.required_choice::<LogOutput>("log-console-output")?,

@@ -2,8 +2,10 @@
 //! scopes, protocol mappers, realm keys, durable user and client sessions, authentication
 //! sessions (logins in progress) and authorization codes.
 //!
-//! Invariant: no I/O and no wire format here. Storage lives in `gatehouse-store`; Keycloak's
-//! JSON representations are converted at the edge.
+//! Invariant: no I/O here, and no serde on the domain types. Storage lives in
+//! `gatehouse-store`. Keycloak's JSON representations live apart in [`rep`], with their
+//! conversions to and from the domain types, because both the Admin REST API and realm
+//! import/export speak them.
 
 mod auth;
 mod entities;
@@ -11,6 +13,8 @@ mod failures;
 mod ids;
 mod keys;
 mod sessions;
+
+pub mod rep;
 
 pub use auth::{AuthCode, AuthSession, CodeUse};
 pub use entities::{

@@ -23,7 +23,9 @@ pub use state::{AppState, Readiness};
 use axum::Router;
 use axum::routing::get;
 use gatehouse_config::Config;
+use tower::Layer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::normalize_path::NormalizePathLayer;
 
 /// The public application: everything served on the HTTP and HTTPS ports.
 pub fn app(state: AppState) -> Router {
@@ -39,14 +41,15 @@ pub fn app(state: AppState) -> Router {
             .route(&root, get(welcome::page).post(welcome::create_admin))
             .route("/", get(move || welcome::redirect_to(root.clone())));
     }
-    let protocol =
-        gatehouse_oidc::routes::<AppState>().merge(gatehouse_login::routes::<AppState>());
+    let protocol = gatehouse_oidc::routes::<AppState>()
+        .merge(gatehouse_login::routes::<AppState>())
+        .merge(gatehouse_admin::routes::<AppState>());
     router = if rel.is_empty() {
         router.merge(protocol)
     } else {
         router.nest(&rel, protocol)
     };
-    router
+    let routed = router
         .route_layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -54,7 +57,10 @@ pub fn app(state: AppState) -> Router {
         ))
         .fallback(metrics::not_found)
         .layer(RequestBodyLimitLayer::new(state.max_body_bytes))
-        .with_state(state)
+        .with_state(state);
+    // Keycloak's JAX-RS resources match `/admin/realms/` as `/admin/realms`, and Keycloak's
+    // admin client sends that trailing slash on every collection: trim it before routing.
+    Router::new().fallback_service(NormalizePathLayer::trim_trailing_slash().layer(routed))
 }
 
 /// The management application (health and metrics), served on `http-management-port`.

@@ -16,9 +16,9 @@ use crate::{ServiceError, Services, now_millis};
 /// The name of the administration realm.
 pub const MASTER_REALM: &str = "master";
 
-/// Roles of the `master-realm` client (the `realm-management` roles of the master realm),
-/// each with the roles it includes, as Keycloak defines them.
-const MANAGEMENT_ROLES: &[(&str, &[&str])] = &[
+/// The management roles of a realm (roles of its `realm-management` client and of master's
+/// `<realm>-realm` client), each with the roles it includes, as Keycloak defines them.
+pub(crate) const MANAGEMENT_ROLES: &[(&str, &[&str])] = &[
     ("create-client", &[]),
     ("impersonation", &[]),
     ("manage-authorization", &[]),
@@ -235,97 +235,263 @@ async fn create_master(tx: &mut Tx, name: &RealmName) -> Result<RealmId, StoreEr
     realm.access_token_lifespan = 60;
     realm.display_name_html =
         Some("<div class=\"kc-logo-text\"><span>Keycloak</span></div>".into());
+    Ok(create_realm_in(tx, realm).await?.id)
+}
+
+/// Creates `realm` with everything Keycloak's `RealmManager.createRealm` puts in a new realm,
+/// inside the caller's transaction (so a failure leaves nothing half made): the realm row, the
+/// default client scopes with their mappers, and [`ensure_builtins`].
+///
+/// `Conflict("realm name")` when the name is taken. For a realm other than master, the master
+/// realm must exist.
+pub(crate) async fn create_realm_in(tx: &mut Tx, mut realm: Realm) -> Result<Realm, StoreError> {
+    realm.default_role_id = None;
     tx.insert_realm(&realm).await?;
+    crate::realm_defaults::create_client_scopes(tx, &realm.id).await?;
+    ensure_builtins(tx, &mut realm).await?;
+    Ok(realm)
+}
+
+/// Deletes a realm and master's `<realm>-realm` client that administers it, inside the caller's
+/// transaction.
+pub(crate) async fn delete_realm_in(tx: &mut Tx, realm: &Realm) -> Result<bool, StoreError> {
+    if let Some(master) = tx.realm_by_name(&master_name_store()?).await? {
+        let management = ClientId::new(format!("{}-realm", realm.name));
+        if let Some(client) = tx.client_by_client_id(&master.id, &management).await? {
+            tx.delete_client(&client.id).await?;
+        }
+    }
+    tx.delete_realm(&realm.id).await
+}
+
+fn master_name_store() -> Result<RealmName, StoreError> {
+    RealmName::new(MASTER_REALM).map_err(|e| StoreError::Internal(e.to_string()))
+}
+
+/// Gives a stored realm whatever of Keycloak's built-in roles and clients it lacks, and leaves
+/// what it has alone; a realm creation and an import (whose file may define some of them
+/// itself, as Keycloak's `importRealm` allows) share it:
+///
+/// - realm roles `offline_access`, `uma_authorization` and the composite
+///   `default-roles-<realm>` (those two plus `account`'s `view-profile` and `manage-account`),
+///   which becomes the realm's default role when it has none;
+/// - clients `account`, `account-console`, `admin-cli`, `broker` (role `read-token`) and
+///   `security-admin-console`, with URLs naming the realm, each given the realm's default
+///   scopes when created here;
+/// - administration: in master, roles `admin` and `create-realm` (`admin` includes it); in every
+///   realm, a `<realm>-realm` client in master (bearer-only, named "<realm> Realm") whose
+///   management roles are all included in master's `admin`; in a realm other than master, a
+///   bearer-only `realm-management` client with the management roles and `realm-admin`
+///   including all of them.
+pub(crate) async fn ensure_builtins(tx: &mut Tx, realm: &mut Realm) -> Result<(), StoreError> {
+    let is_master = realm.name.as_str() == MASTER_REALM;
     let rid = realm.id.clone();
-    crate::realm_defaults::create_client_scopes(tx, &rid).await?;
+    let name = realm.name.as_str().to_owned();
+    let mut created_clients = Vec::new();
 
-    let offline = realm_role(tx, &rid, "offline_access", "${role_offline-access}").await?;
-    let uma = realm_role(tx, &rid, "uma_authorization", "${role_uma_authorization}").await?;
-    let admin = realm_role(tx, &rid, "admin", "${role_admin}").await?;
-    let create_realm = realm_role(tx, &rid, "create-realm", "${role_create-realm}").await?;
-    let defaults = realm_role(tx, &rid, "default-roles-master", "${role_default-roles}").await?;
-    tx.add_composite(&admin, &create_realm).await?;
-    tx.add_composite(&defaults, &offline).await?;
-    tx.add_composite(&defaults, &uma).await?;
+    let offline = ensure_realm_role(tx, &rid, "offline_access", "${role_offline-access}").await?;
+    let uma = ensure_realm_role(tx, &rid, "uma_authorization", "${role_uma_authorization}").await?;
+    let new_default_role = match &realm.default_role_id {
+        Some(_) => None,
+        None => {
+            let name = format!("default-roles-{name}");
+            match tx.realm_role_by_name(&rid, &name).await? {
+                Some(existing) => {
+                    realm.default_role_id = Some(existing.id);
+                    None
+                }
+                None => {
+                    let id = realm_role(tx, &rid, &name, "${role_default-roles}").await?;
+                    tx.add_composite(&id, &offline.0).await?;
+                    tx.add_composite(&id, &uma.0).await?;
+                    realm.default_role_id = Some(id.clone());
+                    Some(id)
+                }
+            }
+        }
+    };
 
-    // The realm-management client of the master realm is called `<realm>-realm`.
-    let mut management = client(&rid, "master-realm");
-    management.name = Some("master Realm".into());
-    management.bearer_only = true;
-    management.standard_flow_enabled = true;
-    tx.insert_client(&management).await?;
-    for (_, role) in client_roles(tx, &rid, &management.id, MANAGEMENT_ROLES).await? {
-        tx.add_composite(&admin, &role).await?;
+    // Master's administrators reach every realm through master's `<realm>-realm` client.
+    let (master_id, master_admin) = if is_master {
+        let (admin, _) = ensure_realm_role(tx, &rid, "admin", "${role_admin}").await?;
+        let (create_realm, created) =
+            ensure_realm_role(tx, &rid, "create-realm", "${role_create-realm}").await?;
+        if created {
+            tx.add_composite(&admin, &create_realm).await?;
+        }
+        (rid.clone(), admin)
+    } else {
+        let master = tx
+            .realm_by_name(&master_name_store()?)
+            .await?
+            .ok_or_else(|| StoreError::Internal("the master realm does not exist".into()))?;
+        let admin = tx
+            .realm_role_by_name(&master.id, "admin")
+            .await?
+            .ok_or_else(|| StoreError::Internal("master realm has no admin role".into()))?;
+        (master.id, admin.id)
+    };
+    let management_id = ClientId::new(format!("{name}-realm"));
+    if tx
+        .client_by_client_id(&master_id, &management_id)
+        .await?
+        .is_none()
+    {
+        let mut management = client(&master_id, management_id.as_str());
+        management.name = Some(format!("{name} Realm"));
+        management.bearer_only = true;
+        tx.insert_client(&management).await?;
+        for (_, role) in client_roles(tx, &master_id, &management.id, MANAGEMENT_ROLES).await? {
+            tx.add_composite(&master_admin, &role).await?;
+        }
+        if is_master {
+            created_clients.push(management.id);
+        } else {
+            crate::realm_defaults::attach_realm_scopes(tx, &master_id, &management.id).await?;
+        }
     }
-
-    let mut account = client(&rid, "account");
-    account.name = Some("${client_account}".into());
-    account.public_client = true;
-    account.root_url = Some("${authBaseUrl}".into());
-    account.base_url = Some("/realms/master/account/".into());
-    account.redirect_uris = vec!["/realms/master/account/*".into()];
-    tx.insert_client(&account).await?;
-    let account_roles = client_roles(tx, &rid, &account.id, ACCOUNT_ROLES).await?;
-    for wanted in ["view-profile", "manage-account"] {
-        tx.add_composite(&defaults, lookup(&account_roles, wanted))
+    if !is_master {
+        // The realm's own administrators use `realm-management`.
+        let own_id = ClientId::new(crate::admin::REALM_MANAGEMENT);
+        if tx.client_by_client_id(&rid, &own_id).await?.is_none() {
+            let mut own = client(&rid, crate::admin::REALM_MANAGEMENT);
+            own.name = Some(format!("${{client_{}}}", crate::admin::REALM_MANAGEMENT));
+            own.bearer_only = true;
+            tx.insert_client(&own).await?;
+            let roles = client_roles(tx, &rid, &own.id, MANAGEMENT_ROLES).await?;
+            let realm_admin = role(
+                tx,
+                &rid,
+                Some(&own.id),
+                "realm-admin",
+                "${role_realm-admin}",
+            )
             .await?;
+            for (_, role) in &roles {
+                tx.add_composite(&realm_admin, role).await?;
+            }
+            created_clients.push(own.id);
+        }
     }
 
-    let mut account_console = client(&rid, "account-console");
-    account_console.name = Some("${client_account-console}".into());
-    account_console.public_client = true;
-    account_console.root_url = Some("${authBaseUrl}".into());
-    account_console.base_url = Some("/realms/master/account/".into());
-    account_console.redirect_uris = vec!["/realms/master/account/*".into()];
-    account_console
-        .attributes
-        .insert("pkce.code.challenge.method".into(), "S256".into());
-    account_console
-        .attributes
-        .insert("post.logout.redirect.uris".into(), "+".into());
-    tx.insert_client(&account_console).await?;
-
-    let mut admin_cli = client(&rid, "admin-cli");
-    admin_cli.name = Some("${client_admin-cli}".into());
-    admin_cli.public_client = true;
-    admin_cli.standard_flow_enabled = false;
-    admin_cli.direct_access_grants_enabled = true;
-    tx.insert_client(&admin_cli).await?;
-
-    let mut broker = client(&rid, "broker");
-    broker.name = Some("${client_broker}".into());
-    broker.secret = Some(gatehouse_crypto::random_secret(24));
-    tx.insert_client(&broker).await?;
-    role(
-        tx,
-        &rid,
-        Some(&broker.id),
-        "read-token",
-        "${role_read-token}",
-    )
-    .await?;
-
-    let mut console = client(&rid, "security-admin-console");
-    console.name = Some("${client_security-admin-console}".into());
-    console.public_client = true;
-    console.root_url = Some("${authAdminUrl}".into());
-    console.base_url = Some("/admin/master/console/".into());
-    console.redirect_uris = vec!["/admin/master/console/*".into()];
-    console.web_origins = vec!["+".into()];
-    console
-        .attributes
-        .insert("pkce.code.challenge.method".into(), "S256".into());
-    console
-        .attributes
-        .insert("post.logout.redirect.uris".into(), "+".into());
-    tx.insert_client(&console).await?;
-
-    for client in tx.list_clients(&rid).await? {
-        crate::realm_defaults::attach_realm_scopes(tx, &rid, &client.id).await?;
+    let account_base = format!("/realms/{name}/account/");
+    if tx
+        .client_by_client_id(&rid, &ClientId::new("account"))
+        .await?
+        .is_none()
+    {
+        let mut account = client(&rid, "account");
+        account.name = Some("${client_account}".into());
+        account.public_client = true;
+        account.root_url = Some("${authBaseUrl}".into());
+        account.base_url = Some(account_base.clone());
+        account.redirect_uris = vec![format!("{account_base}*")];
+        tx.insert_client(&account).await?;
+        client_roles(tx, &rid, &account.id, ACCOUNT_ROLES).await?;
+        created_clients.push(account.id);
     }
-    realm.default_role_id = Some(defaults);
-    tx.update_realm(&realm).await?;
-    Ok(rid)
+    if let Some(defaults) = &new_default_role
+        && let Some(account) = tx
+            .client_by_client_id(&rid, &ClientId::new("account"))
+            .await?
+    {
+        for wanted in ["view-profile", "manage-account"] {
+            if let Some(r) = tx.client_role_by_name(&account.id, wanted).await? {
+                tx.add_composite(defaults, &r.id).await?;
+            }
+        }
+    }
+
+    let builtins: [(&str, BuiltinClient); 4] = [
+        ("account-console", account_console),
+        ("admin-cli", admin_cli),
+        ("broker", broker),
+        ("security-admin-console", admin_console),
+    ];
+    for (client_id, make) in builtins {
+        if tx
+            .client_by_client_id(&rid, &ClientId::new(client_id))
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let c = make(&rid, &name);
+        tx.insert_client(&c).await?;
+        if client_id == "broker" {
+            role(tx, &rid, Some(&c.id), "read-token", "${role_read-token}").await?;
+        }
+        created_clients.push(c.id);
+    }
+
+    for id in &created_clients {
+        crate::realm_defaults::attach_realm_scopes(tx, &rid, id).await?;
+    }
+    tx.update_realm(realm).await?;
+    Ok(())
+}
+
+/// Makes one of the built-in clients for a realm (id, name).
+type BuiltinClient = fn(&RealmId, &str) -> Client;
+
+/// The realm role `name`, created with `description` when missing; `true` when created.
+async fn ensure_realm_role(
+    tx: &mut Tx,
+    realm: &RealmId,
+    name: &str,
+    description: &str,
+) -> Result<(RoleId, bool), StoreError> {
+    match tx.realm_role_by_name(realm, name).await? {
+        Some(r) => Ok((r.id, false)),
+        None => Ok((realm_role(tx, realm, name, description).await?, true)),
+    }
+}
+
+fn account_console(rid: &RealmId, name: &str) -> Client {
+    let account_base = format!("/realms/{name}/account/");
+    let mut c = client(rid, "account-console");
+    c.name = Some("${client_account-console}".into());
+    c.public_client = true;
+    c.root_url = Some("${authBaseUrl}".into());
+    c.base_url = Some(account_base.clone());
+    c.redirect_uris = vec![format!("{account_base}*")];
+    c.attributes
+        .insert("pkce.code.challenge.method".into(), "S256".into());
+    c.attributes
+        .insert("post.logout.redirect.uris".into(), "+".into());
+    c
+}
+
+fn admin_cli(rid: &RealmId, _name: &str) -> Client {
+    let mut c = client(rid, "admin-cli");
+    c.name = Some("${client_admin-cli}".into());
+    c.public_client = true;
+    c.standard_flow_enabled = false;
+    c.direct_access_grants_enabled = true;
+    c
+}
+
+fn broker(rid: &RealmId, _name: &str) -> Client {
+    let mut c = client(rid, "broker");
+    c.name = Some("${client_broker}".into());
+    c.secret = Some(gatehouse_crypto::random_secret(24));
+    c
+}
+
+fn admin_console(rid: &RealmId, name: &str) -> Client {
+    let console_base = format!("/admin/{name}/console/");
+    let mut c = client(rid, "security-admin-console");
+    c.name = Some("${client_security-admin-console}".into());
+    c.public_client = true;
+    c.root_url = Some("${authAdminUrl}".into());
+    c.base_url = Some(console_base.clone());
+    c.redirect_uris = vec![format!("{console_base}*")];
+    c.web_origins = vec!["+".into()];
+    c.attributes
+        .insert("pkce.code.challenge.method".into(), "S256".into());
+    c.attributes
+        .insert("post.logout.redirect.uris".into(), "+".into());
+    c
 }
 
 fn client(realm: &RealmId, client_id: &str) -> Client {

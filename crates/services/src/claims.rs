@@ -60,6 +60,25 @@ fn enabled(mapper: &ProtocolMapper, target: Target) -> bool {
     }
 }
 
+/// The mapper types [`apply`] interprets; the admin API refuses others, as Keycloak refuses
+/// a mapper type it has no provider for.
+pub(crate) const MAPPER_TYPES: &[&str] = &[
+    "oidc-usermodel-attribute-mapper",
+    "oidc-usermodel-property-mapper",
+    "oidc-full-name-mapper",
+    "oidc-usermodel-realm-role-mapper",
+    "oidc-usermodel-client-role-mapper",
+    "oidc-audience-resolve-mapper",
+    "oidc-audience-mapper",
+    "oidc-allowed-origins-mapper",
+    "oidc-acr-mapper",
+    "oidc-sub-mapper",
+    "oidc-usersessionmodel-note-mapper",
+    "oidc-hardcoded-claim-mapper",
+    "oidc-group-membership-mapper",
+    "oidc-address-mapper",
+];
+
 /// Applies `mappers` to `claims` for `target`.
 pub fn apply(
     mappers: &[&ProtocolMapper],

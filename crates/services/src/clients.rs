@@ -25,7 +25,7 @@ pub(crate) async fn create_client_in(
     mut client: Client,
 ) -> Result<Client, ServiceError> {
     if !client.public_client && !client.bearer_only && client.secret.is_none() {
-        client.secret = Some(gatehouse_crypto::random_secret(24));
+        client.secret = Some(generate_secret());
     }
     if client.created_timestamp == 0 {
         client.created_timestamp = now_millis();
@@ -38,7 +38,28 @@ pub(crate) async fn create_client_in(
     Ok(client)
 }
 
-async fn create_service_account(
+/// Keycloak's client secret: 32 characters from `[A-Za-z0-9]` (256 bits as Keycloak counts
+/// them; `SecretGenerator.randomString`).
+pub(crate) fn generate_secret() -> String {
+    const LEN: usize = 32;
+    let mut out = String::with_capacity(LEN);
+    // Base64url of random bytes is uniform over 64 symbols; dropping `-` and `_` leaves a
+    // uniform choice among the 62 alphanumerics.
+    while out.len() < LEN {
+        let chunk = gatehouse_crypto::random_secret(48);
+        out.extend(
+            chunk
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(LEN - out.len()),
+        );
+    }
+    out
+}
+
+/// Creates the `service-account-<clientId>` user of a client, with the realm's default roles
+/// (Keycloak's `ClientManager.enableServiceAccount`).
+pub(crate) async fn create_service_account(
     tx: &mut Tx,
     realm: &RealmId,
     client: &Client,

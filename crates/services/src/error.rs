@@ -12,6 +12,12 @@ pub enum ServiceError {
     /// The caller's input breaks a rule; the message is safe to show.
     #[error("{0}")]
     Invalid(String),
+    /// The caller did not prove who it is (no bearer token, or one that is not valid now).
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// The caller is known but lacks the role the operation needs.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The database cannot be reached right now; retrying may help.
     #[error("service unavailable: {0}")]
     Unavailable(String),

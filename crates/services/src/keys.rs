@@ -105,6 +105,12 @@ impl KeyCache {
         self.get(store, realm).await
     }
 
+    /// Drops the realm's parsed keys from this node's cache; the next use reads them again from
+    /// the database (the admin API's `clear-keys-cache`, and a realm's deletion).
+    pub fn forget(&self, realm: &RealmId) {
+        self.write().remove(realm);
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<RealmId, Arc<RealmKeys>>> {
         self.realms.read().unwrap_or_else(|e| e.into_inner())
     }

@@ -4,6 +4,7 @@
 //! cluster crates, later) what is cached and what is distributed. It never sees HTTP: inputs are
 //! domain types, outputs are domain types or [`ServiceError`].
 
+mod admin;
 mod bootstrap;
 mod brute_force;
 mod claims;
@@ -17,8 +18,15 @@ mod oauth_error;
 mod realm_defaults;
 mod sso;
 mod tokens;
+mod transfer;
 mod userinfo;
 
+pub use admin::{AdminIdentity, Permission, REALM_MANAGEMENT};
+pub use admin::{
+    ChildrenQuery, GroupListQuery, GroupPlaced, MappingView, RoleContainer, RoleHolder,
+    RoleListQuery, RoleRef,
+};
+pub use admin::{UserRefusal, UserSearch, UserWrite};
 pub use bootstrap::{AdminCreated, MASTER_REALM, MasterRealm};
 pub use claims::Target;
 pub use ctx::RequestCtx;
@@ -32,6 +40,7 @@ pub use login::{
 pub use oauth_error::OAuthError;
 pub use sso::{LogoutRequest, LogoutStep, SsoCookies};
 pub use tokens::{ClientCredentials, TokenResponse};
+pub use transfer::{IfExists, ImportOutcome, ImportReport};
 
 use gatehouse_store::Store;
 
@@ -44,6 +53,9 @@ pub struct Services {
     /// Outbound HTTP for back-channel logout: short timeouts, no redirects (a client's URL must
     /// not send us elsewhere).
     outbound: reqwest::Client,
+    /// When this services layer was built (epoch milliseconds): the server's start, for the
+    /// uptime the admin API's server info reports.
+    started_millis: i64,
 }
 
 impl Services {
@@ -58,6 +70,7 @@ impl Services {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
+            started_millis: now_millis(),
         }
     }
 

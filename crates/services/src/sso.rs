@@ -298,7 +298,7 @@ impl Services {
     /// OpenID Connect Back-Channel Logout: each client of the ended session that registered a
     /// `backchannel.logout.url` gets a signed logout token. A client that does not answer does
     /// not stop the logout (Keycloak logs it too); the session is already gone.
-    async fn backchannel_logout(
+    pub(crate) async fn backchannel_logout(
         &self,
         ctx: &RequestCtx,
         realm: &Realm,

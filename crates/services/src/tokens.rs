@@ -14,10 +14,10 @@ use std::sync::Arc;
 use gatehouse_crypto::jose::{self, Algorithm, SigningKey};
 use gatehouse_crypto::{PasswordPolicyHash, StoredPassword, Verified, constant_time_eq};
 use gatehouse_model::{
-    Client, ClientSession, ClientUuid, ProtocolMapper, Realm, RealmName, RoleId, User, UserSession,
-    UserSessionId, Username,
+    Client, ClientSession, ClientUuid, ProtocolMapper, Realm, RealmName, Role, RoleId, User,
+    UserId, UserSession, UserSessionId, Username,
 };
-use gatehouse_store::{RefreshUse, Tx};
+use gatehouse_store::{RefreshUse, StoreError, Tx};
 use serde_json::{Map, Value, json};
 
 use crate::claims::{self, Subject, Target};
@@ -863,41 +863,10 @@ impl SubjectData {
         user: &User,
         client: &Client,
     ) -> Result<SubjectData, OAuthError> {
-        let groups = tx.groups_of_user(&user.id).await?;
-        let mut start: Vec<RoleId> = tx.user_role_ids(&user.id).await?;
-        let mut group_paths = Vec::new();
-        for group in &groups {
-            // Members of a group inherit the roles of its ancestors too.
-            let mut path = vec![group.name.clone()];
-            let mut current = Some(group.clone());
-            while let Some(g) = current {
-                start.extend(tx.group_role_ids(&g.id).await?);
-                current = match &g.parent_id {
-                    Some(parent) => {
-                        let p = tx.group_by_id(parent).await?;
-                        if let Some(p) = &p {
-                            path.push(p.name.clone());
-                        }
-                        p
-                    }
-                    None => None,
-                };
-            }
-            path.reverse();
-            group_paths.push(format!("/{}", path.join("/")));
-        }
-        // Expand composites breadth-first; `seen` stops cycles, which Keycloak allows.
-        let mut seen: HashSet<RoleId> = HashSet::new();
-        let mut queue: VecDeque<RoleId> = start.into_iter().collect();
+        let (start, group_paths) = user_role_sources(tx, &user.id).await?;
         let mut realm_roles = BTreeSet::new();
         let mut by_client: BTreeMap<ClientUuid, BTreeSet<String>> = BTreeMap::new();
-        while let Some(id) = queue.pop_front() {
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let Some(role) = tx.role_by_id(&id).await? else {
-                continue;
-            };
+        for role in expand_composites(tx, start).await? {
             match &role.client {
                 None => {
                     realm_roles.insert(role.name.clone());
@@ -908,9 +877,6 @@ impl SubjectData {
                         .or_default()
                         .insert(role.name.clone());
                 }
-            }
-            for child in tx.composites_of(&role.id).await? {
-                queue.push_back(child.id);
             }
         }
         let mut client_roles = BTreeMap::new();
@@ -926,6 +892,61 @@ impl SubjectData {
             group_paths,
         })
     }
+}
+
+/// The roles a user holds directly and through each of its groups and their ancestors (members
+/// inherit the roles of a group's ancestors too), with the paths (`/a/b`) of its groups.
+pub(crate) async fn user_role_sources(
+    tx: &mut Tx,
+    user: &UserId,
+) -> Result<(Vec<RoleId>, Vec<String>), StoreError> {
+    let groups = tx.groups_of_user(user).await?;
+    let mut start: Vec<RoleId> = tx.user_role_ids(user).await?;
+    let mut group_paths = Vec::new();
+    for group in &groups {
+        let mut path = vec![group.name.clone()];
+        let mut current = Some(group.clone());
+        while let Some(g) = current {
+            start.extend(tx.group_role_ids(&g.id).await?);
+            current = match &g.parent_id {
+                Some(parent) => {
+                    let p = tx.group_by_id(parent).await?;
+                    if let Some(p) = &p {
+                        path.push(p.name.clone());
+                    }
+                    p
+                }
+                None => None,
+            };
+        }
+        path.reverse();
+        group_paths.push(format!("/{}", path.join("/")));
+    }
+    Ok((start, group_paths))
+}
+
+/// Every role reachable from `start` through composites, each once, breadth-first: the
+/// effective roles of whoever holds `start`. Cycles (which Keycloak allows) are harmless.
+pub(crate) async fn expand_composites(
+    tx: &mut Tx,
+    start: Vec<RoleId>,
+) -> Result<Vec<Role>, StoreError> {
+    let mut seen: HashSet<RoleId> = HashSet::new();
+    let mut queue: VecDeque<RoleId> = start.into_iter().collect();
+    let mut out = Vec::new();
+    while let Some(id) = queue.pop_front() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let Some(role) = tx.role_by_id(&id).await? else {
+            continue;
+        };
+        for child in tx.composites_of(&role.id).await? {
+            queue.push_back(child.id);
+        }
+        out.push(role);
+    }
+    Ok(out)
 }
 
 /// The client's web origins with `+` expanded to the origins of its redirect URIs.

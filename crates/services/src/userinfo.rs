@@ -199,7 +199,7 @@ impl Services {
 
     /// The claims of a token that verifies, is not expired or revoked, and whose session and
     /// user are still there; `None` otherwise.
-    async fn active_claims(
+    pub(crate) async fn active_claims(
         &self,
         ctx: &RequestCtx,
         realm: &Realm,

@@ -25,3 +25,4 @@ pub use error::StoreError;
 pub use gatehouse_model::{CodeUse, RefreshUse};
 pub use migrate::MigrationReport;
 pub use tx::Tx;
+pub use tx::{TextMatch, UserFilter};

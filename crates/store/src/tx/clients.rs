@@ -1,6 +1,6 @@
 //! Clients, their attributes, redirect URIs and web origins.
 
-use gatehouse_model::{Client, ClientId, ClientUuid, RealmId};
+use gatehouse_model::{Client, ClientId, ClientUuid, RealmId, UserId};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -207,5 +207,56 @@ impl Tx {
     /// Deletes the client with its roles, mappers, scope links and service-account user.
     pub async fn delete_client(&mut self, id: &ClientUuid) -> Result<bool, StoreError> {
         delete_by_id(self.conn(), "client", id.as_str()).await
+    }
+
+    /// A page of the realm's clients by `clientId`: all of them, or (with `search`) those whose
+    /// `clientId` contains `search` ignoring case, as Keycloak's admin search does. Skips
+    /// `first`, returns at most `max`.
+    pub async fn search_clients(
+        &mut self,
+        realm: &RealmId,
+        search: Option<&str>,
+        first: i64,
+        max: i64,
+    ) -> Result<Vec<Client>, StoreError> {
+        let pattern = search.map(|s| {
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let conn = self.conn();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE realm_id = $1 AND ($2 IS NULL OR LOWER(client_id) LIKE $2 ESCAPE '\\') \
+             ORDER BY client_id LIMIT $3 OFFSET $4"
+        )))
+        .bind(realm.as_str())
+        .bind(pattern)
+        .bind(max.max(0))
+        .bind(first.max(0))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(from_sqlx)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.push(complete(conn, client_from_row(row)?).await?);
+        }
+        Ok(out)
+    }
+
+    /// The id of the client's service-account user, if it has one.
+    pub async fn service_account_user_id(
+        &mut self,
+        client: &ClientUuid,
+    ) -> Result<Option<UserId>, StoreError> {
+        let id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM user_entity WHERE service_account_client_link = $1")
+                .bind(client.as_str())
+                .fetch_optional(self.conn())
+                .await
+                .map_err(from_sqlx)?;
+        Ok(id.map(UserId::new))
     }
 }

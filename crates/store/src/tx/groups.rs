@@ -41,6 +41,21 @@ fn select(filter: &str) -> sqlx::AssertSqlSafe<String> {
     ))
 }
 
+/// A `LIKE` pattern (with `\\` as the escape) matching any text that contains `search`,
+/// lower-cased; `%` and `_` in the search stand for themselves.
+fn contains_pattern(search: &str) -> String {
+    let mut out = String::with_capacity(search.len() + 2);
+    out.push('%');
+    for c in search.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 impl Tx {
     /// Stores a new group; `Conflict("group name")` if a sibling has the same name.
     pub async fn insert_group(&mut self, g: &Group) -> Result<(), StoreError> {
@@ -224,5 +239,220 @@ impl Tx {
         .await
         .map_err(from_sqlx)?;
         Ok(ids.into_iter().map(RoleId::new).collect())
+    }
+
+    /// A page of the realm's groups, at any depth, whose name contains `search` ignoring case
+    /// (or equals it, when `exact`), by name: skip `first`, return at most `max`.
+    pub async fn search_groups_by_name(
+        &mut self,
+        realm: &RealmId,
+        search: &str,
+        exact: bool,
+        first: i64,
+        max: Option<i64>,
+    ) -> Result<Vec<Group>, StoreError> {
+        let q = if exact {
+            sqlx::query(select(
+                "WHERE g.realm_id = $1 AND g.name = $2 ORDER BY g.name, g.id LIMIT $3 OFFSET $4",
+            ))
+            .bind(realm.as_str().to_owned())
+            .bind(search.to_owned())
+        } else {
+            sqlx::query(select(concat!(
+                "WHERE g.realm_id = $1 AND LOWER(g.name) LIKE $2 ESCAPE '\\' ",
+                "ORDER BY g.name, g.id LIMIT $3 OFFSET $4"
+            )))
+            .bind(realm.as_str().to_owned())
+            .bind(contains_pattern(search))
+        };
+        let q = q.bind(max.unwrap_or(i64::MAX).max(0)).bind(first.max(0));
+        fetch_groups(self.conn(), q).await
+    }
+
+    /// How many groups the realm has: all of them, or only the top-level ones.
+    pub async fn count_groups(
+        &mut self,
+        realm: &RealmId,
+        top_only: bool,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM keycloak_group WHERE realm_id = $1 \
+             AND ($2 = 0 OR parent_id IS NULL)",
+        )
+        .bind(realm.as_str())
+        .bind(i32::from(top_only))
+        .fetch_one(self.conn())
+        .await
+        .map_err(from_sqlx)
+    }
+
+    /// How many of the realm's groups, at any depth, have a name containing `search` (ignoring
+    /// case).
+    pub async fn count_groups_by_name(
+        &mut self,
+        realm: &RealmId,
+        search: &str,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM keycloak_group WHERE realm_id = $1 \
+             AND LOWER(name) LIKE $2 ESCAPE '\\'",
+        )
+        .bind(realm.as_str())
+        .bind(contains_pattern(search))
+        .fetch_one(self.conn())
+        .await
+        .map_err(from_sqlx)
+    }
+
+    /// How many direct subgroups the group has.
+    pub async fn subgroup_count(&mut self, group: &GroupId) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM keycloak_group WHERE parent_id = $1")
+            .bind(group.as_str())
+            .fetch_one(self.conn())
+            .await
+            .map_err(from_sqlx)
+    }
+
+    /// A page of the groups the role is granted to directly, by name.
+    pub async fn groups_with_role(
+        &mut self,
+        role: &RoleId,
+        first: i64,
+        max: Option<i64>,
+    ) -> Result<Vec<Group>, StoreError> {
+        let q = sqlx::query(select(
+            "JOIN group_role_mapping m ON m.group_id = g.id WHERE m.role_id = $1 \
+             ORDER BY g.name, g.id LIMIT $2 OFFSET $3",
+        ))
+        .bind(role.as_str().to_owned())
+        .bind(max.unwrap_or(i64::MAX).max(0))
+        .bind(first.max(0));
+        fetch_groups(self.conn(), q).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::time::Duration;
+
+    use gatehouse_model::{Group, GroupId, Realm, RealmId, RealmName, Role, RoleId};
+
+    use crate::Store;
+    use crate::testing::backends;
+
+    fn group(realm: &RealmId, parent: Option<&GroupId>, name: &str) -> Group {
+        Group {
+            id: GroupId::new_random(),
+            realm_id: realm.clone(),
+            parent_id: parent.cloned(),
+            name: name.to_owned(),
+            description: None,
+            attributes: Default::default(),
+        }
+    }
+
+    fn role(realm: &RealmId, name: &str) -> Role {
+        Role {
+            id: RoleId::new_random(),
+            realm_id: realm.clone(),
+            client: None,
+            name: name.to_owned(),
+            description: None,
+            attributes: Default::default(),
+        }
+    }
+
+    fn names(groups: &[Group]) -> Vec<&str> {
+        groups.iter().map(|g| g.name.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn group_search_counts_and_role_holders() {
+        for db in backends().await {
+            let store = Store::connect(&db.options("groups-test")).await.unwrap();
+            store.migrate(Duration::from_secs(30)).await.unwrap();
+            let realm = Realm::new(RealmId::new_random(), RealmName::new("grp").unwrap());
+            let other = Realm::new(RealmId::new_random(), RealmName::new("other").unwrap());
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_realm(&realm).await.unwrap();
+            tx.insert_realm(&other).await.unwrap();
+            let rid = &realm.id;
+            let staff = group(rid, None, "Staff");
+            let sales = group(rid, Some(&staff.id), "sales_team");
+            let eng = group(rid, Some(&staff.id), "Engineering");
+            let deep = group(rid, Some(&eng.id), "Platform-Sales");
+            let guests = group(rid, None, "guests");
+            let elsewhere = group(&other.id, None, "sales");
+            for g in [&staff, &sales, &eng, &deep, &guests, &elsewhere] {
+                tx.insert_group(g).await.unwrap();
+            }
+
+            // Substring, any depth, ignoring case, by name; `_` is not a wildcard.
+            let found = tx
+                .search_groups_by_name(rid, "SALES", false, 0, None)
+                .await
+                .unwrap();
+            assert_eq!(
+                names(&found),
+                ["Platform-Sales", "sales_team"],
+                "{}",
+                db.name
+            );
+            let page = tx
+                .search_groups_by_name(rid, "sales", false, 1, Some(1))
+                .await
+                .unwrap();
+            assert_eq!(names(&page), ["sales_team"], "{}", db.name);
+            let none = tx
+                .search_groups_by_name(rid, "a_e", false, 0, None)
+                .await
+                .unwrap();
+            assert!(none.is_empty(), "{}", db.name);
+            let exact = tx
+                .search_groups_by_name(rid, "guests", true, 0, None)
+                .await
+                .unwrap();
+            assert_eq!(names(&exact), ["guests"]);
+            assert!(
+                tx.search_groups_by_name(rid, "guest", true, 0, None)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+
+            assert_eq!(tx.count_groups(rid, false).await.unwrap(), 5, "{}", db.name);
+            assert_eq!(tx.count_groups(rid, true).await.unwrap(), 2, "{}", db.name);
+            assert_eq!(tx.count_groups_by_name(rid, "Sales").await.unwrap(), 2);
+            assert_eq!(tx.subgroup_count(&staff.id).await.unwrap(), 2);
+            assert_eq!(tx.subgroup_count(&deep.id).await.unwrap(), 0);
+
+            let admin = role(rid, "admin");
+            tx.insert_role(&admin).await.unwrap();
+            let viewer = role(rid, "viewer");
+            tx.insert_role(&viewer).await.unwrap();
+            for g in [&guests, &eng, &staff] {
+                tx.grant_group_role(&g.id, &admin.id).await.unwrap();
+            }
+            let holders = tx.groups_with_role(&admin.id, 0, None).await.unwrap();
+            assert_eq!(
+                names(&holders),
+                ["Engineering", "Staff", "guests"],
+                "{}",
+                db.name
+            );
+            let page = tx.groups_with_role(&admin.id, 1, Some(1)).await.unwrap();
+            assert_eq!(names(&page), ["Staff"]);
+
+            // Composite flags: only roles that include another role.
+            tx.add_composite(&admin.id, &viewer.id).await.unwrap();
+            assert_eq!(
+                tx.composite_role_ids(rid).await.unwrap(),
+                std::slice::from_ref(&admin.id)
+            );
+            assert!(tx.composite_role_ids(&other.id).await.unwrap().is_empty());
+            tx.commit().await.unwrap();
+            store.close().await;
+        }
     }
 }

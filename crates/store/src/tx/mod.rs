@@ -16,6 +16,8 @@ mod sessions;
 mod tokens;
 mod users;
 
+pub use users::{TextMatch, UserFilter};
+
 use std::collections::BTreeMap;
 
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Transaction};

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use gatehouse_model::{Realm, RealmId, RealmName, RoleId, SslRequired};
+use gatehouse_model::{ClientUuid, GroupId, Realm, RealmId, RealmName, RoleId, SslRequired};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection};
@@ -279,5 +279,93 @@ impl Tx {
     /// Deletes the realm and, through the foreign keys, everything in it.
     pub async fn delete_realm(&mut self, id: &RealmId) -> Result<bool, StoreError> {
         delete_by_id(self.conn(), "realm", id.as_str()).await
+    }
+
+    /// Makes `group` one of the realm's default groups (which every new user joins); adding it
+    /// twice is not an error.
+    pub async fn add_realm_default_group(
+        &mut self,
+        realm: &RealmId,
+        group: &GroupId,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO realm_default_group (realm_id, group_id) VALUES ($1, $2) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(realm.as_str())
+        .bind(group.as_str())
+        .execute(self.conn())
+        .await
+        .map_err(from_sqlx)?;
+        Ok(())
+    }
+
+    /// Removes `group` from the realm's default groups; false if it was not one.
+    pub async fn remove_realm_default_group(
+        &mut self,
+        realm: &RealmId,
+        group: &GroupId,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM realm_default_group WHERE realm_id = $1 AND group_id = $2")
+                .bind(realm.as_str())
+                .bind(group.as_str())
+                .execute(self.conn())
+                .await
+                .map_err(from_sqlx)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The ids of the realm's default groups, by id (a stable order).
+    pub async fn realm_default_group_ids(
+        &mut self,
+        realm: &RealmId,
+    ) -> Result<Vec<GroupId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT group_id FROM realm_default_group WHERE realm_id = $1 ORDER BY group_id",
+        )
+        .bind(realm.as_str())
+        .fetch_all(self.conn())
+        .await
+        .map_err(from_sqlx)?;
+        Ok(ids.into_iter().map(GroupId::new).collect())
+    }
+
+    /// For each client of the realm with client sessions: how many online and how many offline
+    /// user sessions it is part of, as `(client, online, offline)`, by client id.
+    pub async fn client_session_counts(
+        &mut self,
+        realm: &RealmId,
+    ) -> Result<Vec<(ClientUuid, i64, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cs.client_id AS client_id, cs.offline AS offline, COUNT(*) AS n \
+             FROM client_session cs JOIN user_session us \
+             ON us.id = cs.user_session_id AND us.offline = cs.offline \
+             WHERE us.realm_id = $1 GROUP BY cs.client_id, cs.offline ORDER BY cs.client_id",
+        )
+        .bind(realm.as_str())
+        .fetch_all(self.conn())
+        .await
+        .map_err(from_sqlx)?;
+        let mut out: Vec<(ClientUuid, i64, i64)> = Vec::new();
+        for row in &rows {
+            let client = ClientUuid::new(row.text("client_id")?);
+            let n = row.long("n")?;
+            let offline = row.flag("offline")?;
+            let entry = match out.last_mut() {
+                Some(last) if last.0 == client => last,
+                _ => {
+                    out.push((client, 0, 0));
+                    let len = out.len();
+                    &mut out[len - 1]
+                }
+            };
+            if offline {
+                entry.2 += n;
+            } else {
+                entry.1 += n;
+            }
+        }
+        Ok(out)
     }
 }

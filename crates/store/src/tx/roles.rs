@@ -191,4 +191,18 @@ impl Tx {
     pub async fn delete_role(&mut self, id: &RoleId) -> Result<bool, StoreError> {
         delete_by_id(self.conn(), "keycloak_role", id.as_str()).await
     }
+
+    /// The ids of the realm's roles (realm and client roles) that include at least one other
+    /// role: what Keycloak reports as `composite: true`.
+    pub async fn composite_role_ids(&mut self, realm: &RealmId) -> Result<Vec<RoleId>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT c.composite FROM composite_role c \
+             JOIN keycloak_role r ON r.id = c.composite WHERE r.realm_id = $1 ORDER BY c.composite",
+        )
+        .bind(realm.as_str())
+        .fetch_all(self.conn())
+        .await
+        .map_err(from_sqlx)?;
+        Ok(ids.into_iter().map(RoleId::new).collect())
+    }
 }

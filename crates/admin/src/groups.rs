@@ -1,0 +1,341 @@
+//! Admin REST API: groups (`/admin/realms/{realm}/groups...`) and a user's memberships
+//! (`/admin/realms/{realm}/users/{id}/groups...`). Group role mappings are in `roles.rs`.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use gatehouse_model::rep::group::GroupRepresentation;
+use gatehouse_model::{GroupId, UserId};
+use gatehouse_services::{ChildrenQuery, GroupListQuery, GroupPlaced, Permission, Services};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{Admin, AdminError, AdminJson};
+
+type Answer = Result<Response, AdminError>;
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
+    q.map(|Query(v)| v)
+        .map_err(|e| AdminError::BadRequest(e.body_text()))
+}
+
+/// Query parameters of `GET /groups`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupsQuery {
+    search: Option<String>,
+    q: Option<String>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    exact: Option<bool>,
+    first: Option<i64>,
+    max: Option<i64>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    brief_representation: Option<bool>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    populate_hierarchy: Option<bool>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    sub_groups_count: Option<bool>,
+}
+
+/// Query parameters of `GET /groups/count`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CountQuery {
+    search: Option<String>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    top: Option<bool>,
+}
+
+/// Query parameters of `GET /groups/{id}/children`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChildrenParams {
+    search: Option<String>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    exact: Option<bool>,
+    first: Option<i64>,
+    max: Option<i64>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    brief_representation: Option<bool>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    sub_groups_count: Option<bool>,
+}
+
+/// Query parameters of `GET /users/{id}/groups` and its count.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserGroupsQuery {
+    search: Option<String>,
+    first: Option<i64>,
+    max: Option<i64>,
+    #[serde(default, deserialize_with = "crate::query::flag")]
+    brief_representation: Option<bool>,
+}
+
+async fn list_groups(
+    admin: Admin,
+    State(services): State<Services>,
+    Path(realm): Path<String>,
+    q: Result<Query<GroupsQuery>, QueryRejection>,
+) -> Answer {
+    let q = query(q)?;
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::QueryGroups)
+        .await?;
+    let defaults = GroupListQuery::default();
+    let list = GroupListQuery {
+        search: q.search,
+        q: q.q,
+        exact: q.exact.unwrap_or(defaults.exact),
+        first: q.first,
+        max: q.max,
+        brief: q.brief_representation.unwrap_or(defaults.brief),
+        populate_hierarchy: q.populate_hierarchy.unwrap_or(defaults.populate_hierarchy),
+        sub_groups_count: q.sub_groups_count.unwrap_or(defaults.sub_groups_count),
+    };
+    let groups = services.admin_groups(&admin.who, &realm, &list).await?;
+    Ok(Json(groups).into_response())
+}
+
+async fn count_groups(
+    admin: Admin,
+    State(services): State<Services>,
+    Path(realm): Path<String>,
+    q: Result<Query<CountQuery>, QueryRejection>,
+) -> Answer {
+    let q = query(q)?;
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::QueryGroups)
+        .await?;
+    let count = services
+        .admin_group_count(&realm, q.search.as_deref(), q.top.unwrap_or(false))
+        .await?;
+    Ok(Json(json!({ "count": count })).into_response())
+}
+
+async fn create_group(
+    admin: Admin,
+    State(services): State<Services>,
+    Path(realm): Path<String>,
+    AdminJson(rep): AdminJson<GroupRepresentation>,
+) -> Answer {
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
+        .await?;
+    match services
+        .admin_place_group(&admin.who, &realm, None, &rep)
+        .await?
+    {
+        GroupPlaced::Created(group) => Ok(crate::created(
+            &admin.ctx,
+            &format!(
+                "{}/groups/{}",
+                realm.name,
+                group.id.as_deref().unwrap_or_default()
+            ),
+        )),
+        GroupPlaced::Moved(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+async fn get_group(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+) -> Answer {
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
+        .await?;
+    let group = services
+        .admin_group(&admin.who, &realm, &GroupId::new(id))
+        .await?;
+    Ok(Json(group).into_response())
+}
+
+async fn update_group(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(rep): AdminJson<GroupRepresentation>,
+) -> Answer {
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
+        .await?;
+    services
+        .admin_update_group(&realm, &GroupId::new(id), &rep)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_group(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+) -> Answer {
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
+        .await?;
+    services
+        .admin_delete_group(&realm, &GroupId::new(id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn children(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+    q: Result<Query<ChildrenParams>, QueryRejection>,
+) -> Answer {
+    let q = query(q)?;
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
+        .await?;
+    let defaults = ChildrenQuery::default();
+    let children = ChildrenQuery {
+        search: q.search,
+        exact: q.exact.unwrap_or(defaults.exact),
+        first: q.first.unwrap_or(defaults.first),
+        max: q.max.unwrap_or(defaults.max),
+        brief: q.brief_representation.unwrap_or(defaults.brief),
+        sub_groups_count: q.sub_groups_count.unwrap_or(defaults.sub_groups_count),
+    };
+    let list = services
+        .admin_group_children(&admin.who, &realm, &GroupId::new(id), &children)
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+/// `POST /groups/{id}/children`: 201 with the new child's `Location` and representation, or
+/// 204 when the body named an existing group, which moves under this one.
+async fn add_child(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+    AdminJson(rep): AdminJson<GroupRepresentation>,
+) -> Answer {
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
+        .await?;
+    let parent = GroupId::new(id);
+    match services
+        .admin_place_group(&admin.who, &realm, Some(&parent), &rep)
+        .await?
+    {
+        GroupPlaced::Created(child) => {
+            let path = format!(
+                "{}/groups/{}",
+                realm.name,
+                child.id.as_deref().unwrap_or_default()
+            );
+            let (parts, _) = crate::created(&admin.ctx, &path).into_parts();
+            Ok((parts, Json(child)).into_response())
+        }
+        GroupPlaced::Moved(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+async fn user_groups(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+    q: Result<Query<UserGroupsQuery>, QueryRejection>,
+) -> Answer {
+    let q = query(q)?;
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
+        .await?;
+    let groups = services
+        .admin_user_groups(
+            &realm,
+            &UserId::new(id),
+            q.search.as_deref(),
+            q.first,
+            q.max,
+            q.brief_representation.unwrap_or(true),
+        )
+        .await?;
+    Ok(Json(groups).into_response())
+}
+
+async fn user_group_count(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+    q: Result<Query<UserGroupsQuery>, QueryRejection>,
+) -> Answer {
+    let q = query(q)?;
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
+        .await?;
+    let count = services
+        .admin_user_group_count(&realm, &UserId::new(id), q.search.as_deref())
+        .await?;
+    Ok(Json(json!({ "count": count })).into_response())
+}
+
+async fn join_group(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, user, group)): Path<(String, String, String)>,
+) -> Answer {
+    membership(admin, services, realm, user, group, true).await
+}
+
+async fn leave_group(
+    admin: Admin,
+    State(services): State<Services>,
+    Path((realm, user, group)): Path<(String, String, String)>,
+) -> Answer {
+    membership(admin, services, realm, user, group, false).await
+}
+
+async fn membership(
+    admin: Admin,
+    services: Services,
+    realm: String,
+    user: String,
+    group: String,
+    join: bool,
+) -> Answer {
+    let realm = services
+        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
+        .await?;
+    services
+        .admin_membership(&realm, &UserId::new(user), &GroupId::new(group), join)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Services: FromRef<S>,
+{
+    Router::new()
+        .route(
+            "/admin/realms/{realm}/groups",
+            get(list_groups).post(create_group),
+        )
+        .route("/admin/realms/{realm}/groups/count", get(count_groups))
+        .route(
+            "/admin/realms/{realm}/groups/{id}",
+            get(get_group).put(update_group).delete(delete_group),
+        )
+        .route(
+            "/admin/realms/{realm}/groups/{id}/children",
+            get(children).post(add_child),
+        )
+        .route("/admin/realms/{realm}/users/{id}/groups", get(user_groups))
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/count",
+            get(user_group_count),
+        )
+        .route(
+            "/admin/realms/{realm}/users/{id}/groups/{group}",
+            put(join_group).delete(leave_group),
+        )
+}
