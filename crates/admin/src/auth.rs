@@ -1,4 +1,4 @@
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use gatehouse_services::{AdminIdentity, RequestCtx, ServiceError, Services};
@@ -56,6 +56,25 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(AdminJson(value)),
+            Err(rejection) => Err(AdminError::BadRequest(rejection.body_text())),
+        }
+    }
+}
+
+/// Query parameters that answer Keycloak's 400 (naming what could not be read) instead of
+/// axum's plain-text rejection.
+pub struct AdminQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for AdminQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(AdminQuery(value)),
             Err(rejection) => Err(AdminError::BadRequest(rejection.body_text())),
         }
     }

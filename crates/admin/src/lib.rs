@@ -8,6 +8,7 @@
 
 mod auth;
 mod clients;
+mod components;
 mod error;
 mod groups;
 mod query;
@@ -16,7 +17,7 @@ mod roles;
 mod scopes;
 mod users;
 
-pub use auth::{Admin, AdminJson};
+pub use auth::{Admin, AdminJson, AdminQuery};
 pub use error::AdminError;
 
 use axum::Router;
@@ -33,6 +34,7 @@ where
         .merge(realms::routes())
         .merge(users::routes())
         .merge(clients::routes())
+        .merge(components::routes())
         .merge(roles::routes())
         .merge(groups::routes())
         .merge(scopes::routes())

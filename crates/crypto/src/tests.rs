@@ -523,3 +523,19 @@ fn constant_time_comparison() {
     assert!(!constant_time_eq(b"abc", b"abcd"));
     assert!(constant_time_eq(b"", b""));
 }
+
+#[test]
+fn generated_key_sizes_are_what_was_asked() {
+    use crate::jose::{Algorithm, SigningKey};
+    let rsa = SigningKey::generate_rsa(Algorithm::RS256, 3072).unwrap();
+    assert_eq!(rsa.size_bits(), 3072);
+    let again = SigningKey::from_der(Algorithm::RS256, &rsa.to_der()).unwrap();
+    assert_eq!(again.size_bits(), 3072);
+    assert!(SigningKey::generate_rsa(Algorithm::RS256, 1000).is_err());
+    assert!(SigningKey::generate_rsa(Algorithm::ES256, 2048).is_err());
+    let hmac = SigningKey::generate_hmac(Algorithm::HS256, 64).unwrap();
+    assert_eq!(hmac.size_bits(), 512);
+    assert!(SigningKey::generate_hmac(Algorithm::HS256, 8).is_err());
+    assert!(SigningKey::generate_hmac(Algorithm::RS256, 64).is_err());
+    assert_eq!(SigningKey::generate(Algorithm::ES384).unwrap().size_bits(), 384);
+}

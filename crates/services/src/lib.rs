@@ -21,7 +21,7 @@ mod tokens;
 mod transfer;
 mod userinfo;
 
-pub use admin::{AdminIdentity, Permission, REALM_MANAGEMENT};
+pub use admin::{AdminIdentity, ComponentQuery, KEY_PROVIDER_TYPE, Permission, REALM_MANAGEMENT};
 pub use admin::{
     ChildrenQuery, GroupListQuery, GroupPlaced, MappingView, RoleContainer, RoleHolder,
     RoleListQuery, RoleRef,

@@ -63,6 +63,53 @@ impl SigningKey {
         Self::new(alg, key)
     }
 
+    /// A fresh RSA key of `bits` (2048, 3072 or 4096, as Keycloak's `keySize` offers) for an
+    /// RS*/PS* algorithm.
+    pub fn generate_rsa(alg: Algorithm, bits: usize) -> Result<SigningKey, JoseError> {
+        if alg.key_type() != "RSA" {
+            return Err(JoseError::Key(format!("{alg} is not an RSA algorithm")));
+        }
+        let size = match bits {
+            2048 => rsa::KeySize::Rsa2048,
+            3072 => rsa::KeySize::Rsa3072,
+            4096 => rsa::KeySize::Rsa4096,
+            other => {
+                return Err(JoseError::Key(format!(
+                    "RSA key size {other} is not one of 2048, 3072, 4096"
+                )));
+            }
+        };
+        let key = RsaKeyPair::generate(size)
+            .map_err(|_| JoseError::Key(format!("cannot generate a {alg} key")))?;
+        Self::new(alg, Private::Rsa(key))
+    }
+
+    /// A fresh HMAC key of `bytes` random bytes for an HS* algorithm (Keycloak's `secretSize`).
+    pub fn generate_hmac(alg: Algorithm, bytes: usize) -> Result<SigningKey, JoseError> {
+        if !alg.is_symmetric() || !(16..=512).contains(&bytes) {
+            return Err(JoseError::Key(format!(
+                "an HMAC secret for {alg} must be 16 to 512 bytes"
+            )));
+        }
+        let mut secret = vec![0u8; bytes];
+        rand::fill(&mut secret).map_err(|_| JoseError::Key("no randomness".into()))?;
+        Self::hmac(alg, secret)
+    }
+
+    /// The key's size in bits: the RSA modulus, the curve's field, or the HMAC secret.
+    pub fn size_bits(&self) -> usize {
+        match &self.key {
+            Private::Rsa(k) => k.public_modulus_len() * 8,
+            Private::Ec(_) => match self.alg {
+                Algorithm::ES384 => 384,
+                Algorithm::ES512 => 521,
+                _ => 256,
+            },
+            Private::Ed(_) => 256,
+            Private::Hmac(_) => self.der.len() * 8,
+        }
+    }
+
     /// Parses a stored key: PKCS#8 DER for asymmetric algorithms (PKCS#1 `RSAPrivateKey` is
     /// accepted too), the raw secret for HS*. The key must fit `alg`: an RSA key for RS*/PS*,
     /// the curve `alg` names for ES*, Ed25519 for EdDSA.

@@ -6,6 +6,7 @@
 //! Keycloak keeps them, so a round trip loses nothing.
 
 pub mod client;
+pub mod component;
 pub mod group;
 pub mod realm;
 pub mod role;

@@ -9,12 +9,14 @@
 //! `MgmtPermissions` does, so a client's scope limits what its tokens may administer.
 
 mod clients;
+mod components;
 mod groups;
 mod realms;
 mod roles;
 mod scopes;
 mod users;
 
+pub use components::{ComponentQuery, KEY_PROVIDER_TYPE};
 pub use groups::{ChildrenQuery, GroupListQuery, GroupPlaced};
 pub(crate) use realms::representation as realm_representation;
 pub use roles::{MappingView, RoleContainer, RoleHolder, RoleListQuery, RoleRef};
