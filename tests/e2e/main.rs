@@ -6,6 +6,7 @@ mod admin_api;
 mod admin_clients;
 mod admin_groups_roles;
 mod admin_keys;
+mod admin_partial;
 mod admin_realms;
 mod admin_users;
 mod browser;

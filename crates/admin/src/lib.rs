@@ -11,6 +11,7 @@ mod clients;
 mod components;
 mod error;
 mod groups;
+mod partial;
 mod query;
 mod realms;
 mod roles;
@@ -37,6 +38,7 @@ where
         .merge(components::routes())
         .merge(roles::routes())
         .merge(groups::routes())
+        .merge(partial::routes())
         .merge(scopes::routes())
 }
 

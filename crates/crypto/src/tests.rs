@@ -537,5 +537,8 @@ fn generated_key_sizes_are_what_was_asked() {
     assert_eq!(hmac.size_bits(), 512);
     assert!(SigningKey::generate_hmac(Algorithm::HS256, 8).is_err());
     assert!(SigningKey::generate_hmac(Algorithm::RS256, 64).is_err());
-    assert_eq!(SigningKey::generate(Algorithm::ES384).unwrap().size_bits(), 384);
+    assert_eq!(
+        SigningKey::generate(Algorithm::ES384).unwrap().size_bits(),
+        384
+    );
 }

@@ -40,7 +40,10 @@ pub use login::{
 pub use oauth_error::OAuthError;
 pub use sso::{LogoutRequest, LogoutStep, SsoCookies};
 pub use tokens::{ClientCredentials, TokenResponse};
-pub use transfer::{IfExists, ImportOutcome, ImportReport};
+pub use transfer::{
+    IfExists, ImportOutcome, ImportReport, PartialImportRepresentation, PartialImportResult,
+    PartialImportResults, Policy,
+};
 
 use gatehouse_store::Store;
 

@@ -58,11 +58,11 @@ pub struct ImportReport {
 
 /// `roles` of a realm file.
 #[derive(Debug, Default, Deserialize)]
-struct RolesFile {
+pub struct RolesFile {
     #[serde(default)]
-    realm: Vec<RoleRepresentation>,
+    pub(super) realm: Vec<RoleRepresentation>,
     #[serde(default)]
-    client: BTreeMap<String, Vec<RoleRepresentation>>,
+    pub(super) client: BTreeMap<String, Vec<RoleRepresentation>>,
 }
 
 /// A realm file: the realm's settings (read by `RealmRepresentation`) and what hangs off it.
@@ -235,7 +235,7 @@ impl Services {
         ctx.client_roles(&mut tx, &file).await?;
         crate::bootstrap::ensure_builtins(&mut tx, &mut realm).await?;
         ctx.realm = realm.clone();
-        ctx.composites(&mut tx, &file).await?;
+        ctx.composites(&mut tx, file.roles.as_ref()).await?;
         if let Some(default_role) = &file.realm.default_role {
             let role = match (&default_role.id, &default_role.name) {
                 (Some(id), _) => tx.role_by_id(&RoleId::new(id.clone())).await?,
@@ -286,7 +286,7 @@ impl Services {
 }
 
 /// A unique-constraint failure during an import means the file reuses an id or a name.
-fn conflict(e: StoreError, what: &str) -> ServiceError {
+pub(super) fn conflict(e: StoreError, what: &str) -> ServiceError {
     match e {
         StoreError::Conflict(detail) => ServiceError::Conflict(format!(
             "realm file clashes with what is stored ({what}): {detail}"
@@ -323,10 +323,10 @@ fn unmodelled(file: &RealmFile) -> Vec<String> {
 }
 
 /// State of one import: the realm and the clients by `clientId`.
-struct Import {
-    realm: Realm,
-    clients: HashMap<String, ClientUuid>,
-    warnings: Vec<String>,
+pub(super) struct Import {
+    pub(super) realm: Realm,
+    pub(super) clients: HashMap<String, ClientUuid>,
+    pub(super) warnings: Vec<String>,
 }
 
 fn invalid(what: String) -> ServiceError {
@@ -426,7 +426,7 @@ impl Import {
         Ok(())
     }
 
-    async fn insert_role(
+    pub(super) async fn insert_role(
         &mut self,
         tx: &mut Tx,
         rep: &RoleRepresentation,
@@ -455,8 +455,20 @@ impl Import {
     }
 
     async fn clients(&mut self, tx: &mut Tx, file: &RealmFile) -> Result<(), ServiceError> {
-        let rid = self.realm.id.clone();
         for rep in &file.clients {
+            self.client_one(tx, rep).await?;
+        }
+        Ok(())
+    }
+
+    /// Imports one client with its mappers and scope links; returns its id.
+    pub(super) async fn client_one(
+        &mut self,
+        tx: &mut Tx,
+        rep: &ClientRepresentation,
+    ) -> Result<ClientUuid, ServiceError> {
+        let rid = self.realm.id.clone();
+        {
             let client_id = rep
                 .client_id
                 .clone()
@@ -497,9 +509,9 @@ impl Import {
                     }
                 }
             }
-            self.clients.insert(client_id, client.id);
+            self.clients.insert(client_id, client.id.clone());
+            Ok(client.id)
         }
-        Ok(())
     }
 
     async fn client_roles(&mut self, tx: &mut Tx, file: &RealmFile) -> Result<(), ServiceError> {
@@ -512,7 +524,11 @@ impl Import {
         Ok(())
     }
 
-    async fn client(&mut self, tx: &mut Tx, client_id: &str) -> Result<ClientUuid, ServiceError> {
+    pub(super) async fn client(
+        &mut self,
+        tx: &mut Tx,
+        client_id: &str,
+    ) -> Result<ClientUuid, ServiceError> {
         if let Some(id) = self.clients.get(client_id) {
             return Ok(id.clone());
         }
@@ -567,8 +583,12 @@ impl Import {
         Ok(out)
     }
 
-    async fn composites(&mut self, tx: &mut Tx, file: &RealmFile) -> Result<(), ServiceError> {
-        let Some(roles) = &file.roles else {
+    pub(super) async fn composites(
+        &mut self,
+        tx: &mut Tx,
+        roles: Option<&RolesFile>,
+    ) -> Result<(), ServiceError> {
+        let Some(roles) = roles else {
             return Ok(());
         };
         let owned: Vec<(Option<String>, &RoleRepresentation)> = roles
@@ -601,7 +621,7 @@ impl Import {
         Ok(())
     }
 
-    fn groups<'a>(
+    pub(super) fn groups<'a>(
         &'a mut self,
         tx: &'a mut Tx,
         reps: &'a [GroupRepresentation],
@@ -670,6 +690,19 @@ impl Import {
         reps: &[UserRepresentation],
     ) -> Result<usize, ServiceError> {
         for rep in reps {
+            self.user_one(services, tx, rep).await?;
+        }
+        Ok(reps.len())
+    }
+
+    /// Imports one user with credentials, role mappings and groups; returns its id.
+    pub(super) async fn user_one(
+        &mut self,
+        services: &Services,
+        tx: &mut Tx,
+        rep: &UserRepresentation,
+    ) -> Result<UserId, ServiceError> {
+        {
             let username = rep
                 .username
                 .clone()
@@ -761,8 +794,8 @@ impl Import {
                 let group = self.group_by_path(tx, path).await?;
                 tx.join_group(&user.id, &group).await?;
             }
+            Ok(user.id)
         }
-        Ok(reps.len())
     }
 
     /// A client with service accounts on and no service-account user in the file gets one, as

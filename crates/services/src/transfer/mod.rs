@@ -10,8 +10,10 @@
 
 mod export;
 mod import;
+mod partial;
 
 pub use import::{IfExists, ImportOutcome, ImportReport};
+pub use partial::{PartialImportRepresentation, PartialImportResult, PartialImportResults, Policy};
 
 use crate::{ServiceError, Services};
 
