@@ -355,7 +355,7 @@ async fn roles_groups_and_mappings_through_the_admin_api() {
         ok(&api.delete(&format!("{app_roles}/editor")).await, 204);
         let no_client = api.get(&format!("{M}/clients/nope/roles")).await;
         ok(&no_client, 404);
-        assert_eq!(no_client.body["error"], "Client not found");
+        assert_eq!(no_client.body["error"], "Could not find client");
         ok(
             &api.get(&format!("{M}/clients/nope/roles/app-admin")).await,
             404,

@@ -2,8 +2,7 @@
 //! user, client scope links, protocol mappers, sessions and adapter configuration.
 
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -17,51 +16,9 @@ use gatehouse_services::{Permission, ServiceError, Services};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson};
+use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
-/// Keycloak's `error_description` for errors whose detail stays in the server log.
-const SEE_LOG: &str = "For more on this error consult the server log.";
-
-/// An admin error with Keycloak's exact 404 texts for this slice ("Could not find client",
-/// "Could not find client scope", "Unknown Provider"), which do not follow the `<what> not
-/// found` pattern of the shared [`AdminError`]. Everything else renders as `AdminError` does.
-pub(crate) struct KcError(AdminError);
-
-impl From<AdminError> for KcError {
-    fn from(e: AdminError) -> Self {
-        KcError(e)
-    }
-}
-
-impl From<ServiceError> for KcError {
-    fn from(e: ServiceError) -> Self {
-        KcError(AdminError::Service(e))
-    }
-}
-
-impl IntoResponse for KcError {
-    fn into_response(self) -> Response {
-        let exact = match &self.0 {
-            AdminError::Service(ServiceError::NotFound(what)) => match what.as_str() {
-                "Client" => Some("Could not find client"),
-                "ClientScope" => Some("Could not find client scope"),
-                "Installation provider" => Some("Unknown Provider"),
-                _ => None,
-            },
-            _ => None,
-        };
-        match exact {
-            Some(text) => (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": text, "error_description": SEE_LOG})),
-            )
-                .into_response(),
-            None => self.0.into_response(),
-        }
-    }
-}
-
-pub(crate) type KcResult = Result<Response, KcError>;
+pub(crate) type ClientsResult = Result<Response, AdminError>;
 
 /// `first` and `max` of a page, as Keycloak reads them.
 #[derive(Debug, Default, Deserialize)]
@@ -79,12 +36,6 @@ struct ClientsQuery {
     search: Option<bool>,
     first: Option<i64>,
     max: Option<i64>,
-}
-
-/// A query string, or Keycloak's JSON 400 naming what could not be read.
-pub(crate) fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, KcError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| KcError(AdminError::BadRequest(e.body_text())))
 }
 
 fn no_content() -> Response {
@@ -154,9 +105,8 @@ async fn list_clients(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-    q: Result<Query<ClientsQuery>, QueryRejection>,
-) -> KcResult {
-    let q = query(q)?;
+    AdminQuery(q): AdminQuery<ClientsQuery>,
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::QueryClients)
         .await?;
@@ -178,7 +128,7 @@ async fn create_client(
     State(services): State<Services>,
     Path(realm): Path<String>,
     AdminJson(rep): AdminJson<ClientRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     // Keycloak's ClientsResource.createClient requires manage-clients (create-client only
     // serves the client registration service).
     let realm = services
@@ -195,7 +145,7 @@ async fn get_client(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -207,7 +157,7 @@ async fn update_client(
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<ClientRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -219,7 +169,7 @@ async fn delete_client(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -240,7 +190,7 @@ async fn get_secret(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -253,7 +203,7 @@ async fn regenerate_secret(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -266,7 +216,7 @@ async fn service_account_user(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -280,7 +230,7 @@ async fn scope_links(
     realm: String,
     id: String,
     default: bool,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -296,7 +246,7 @@ async fn default_scopes(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     scope_links(admin, services, realm, id, true).await
 }
 
@@ -304,7 +254,7 @@ async fn optional_scopes(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     scope_links(admin, services, realm, id, false).await
 }
 
@@ -313,7 +263,7 @@ async fn link_scope(
     services: Services,
     (realm, id, scope): (String, String, String),
     default: bool,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -327,7 +277,7 @@ async fn add_default_scope(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     link_scope(admin, services, p, true).await
 }
 
@@ -335,7 +285,7 @@ async fn add_optional_scope(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     link_scope(admin, services, p, false).await
 }
 
@@ -343,7 +293,7 @@ async fn remove_scope(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, scope)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -361,7 +311,7 @@ async fn list_mappers(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     crate::scopes::mappers_list(admin, services, realm, client_owner(&id), None).await
 }
 
@@ -369,7 +319,7 @@ async fn mappers_by_protocol(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, protocol)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     crate::scopes::mappers_list(admin, services, realm, client_owner(&id), Some(protocol)).await
 }
 
@@ -378,7 +328,7 @@ async fn create_mapper(
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<ProtocolMapperRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     let path = format!("clients/{id}");
     crate::scopes::mapper_create(admin, services, realm, client_owner(&id), &path, rep).await
 }
@@ -388,7 +338,7 @@ async fn add_mappers(
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(reps): AdminJson<Vec<ProtocolMapperRepresentation>>,
-) -> KcResult {
+) -> ClientsResult {
     crate::scopes::mappers_add(admin, services, realm, client_owner(&id), reps).await
 }
 
@@ -396,7 +346,7 @@ async fn get_mapper(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, mapper)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     crate::scopes::mapper_get(admin, services, realm, client_owner(&id), mapper).await
 }
 
@@ -405,7 +355,7 @@ async fn update_mapper(
     State(services): State<Services>,
     Path((realm, id, mapper)): Path<(String, String, String)>,
     AdminJson(rep): AdminJson<ProtocolMapperRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     crate::scopes::mapper_update(admin, services, realm, client_owner(&id), mapper, rep).await
 }
 
@@ -413,7 +363,7 @@ async fn delete_mapper(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, mapper)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     crate::scopes::mapper_delete(admin, services, realm, client_owner(&id), mapper).await
 }
 
@@ -421,10 +371,9 @@ async fn sessions(
     admin: Admin,
     services: Services,
     (realm, id): (String, String),
-    page: Result<Query<Page>, QueryRejection>,
+    page: Page,
     offline: bool,
-) -> KcResult {
-    let page = query(page)?;
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -438,8 +387,8 @@ async fn user_sessions(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String)>,
-    page: Result<Query<Page>, QueryRejection>,
-) -> KcResult {
+    AdminQuery(page): AdminQuery<Page>,
+) -> ClientsResult {
     sessions(admin, services, p, page, false).await
 }
 
@@ -447,8 +396,8 @@ async fn offline_sessions(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String)>,
-    page: Result<Query<Page>, QueryRejection>,
-) -> KcResult {
+    AdminQuery(page): AdminQuery<Page>,
+) -> ClientsResult {
     sessions(admin, services, p, page, true).await
 }
 
@@ -457,7 +406,7 @@ async fn count(
     services: Services,
     (realm, id): (String, String),
     offline: bool,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -471,7 +420,7 @@ async fn session_count(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     count(admin, services, p, false).await
 }
 
@@ -479,7 +428,7 @@ async fn offline_session_count(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     count(admin, services, p, true).await
 }
 
@@ -487,7 +436,7 @@ async fn installation(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, provider)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;

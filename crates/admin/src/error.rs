@@ -19,6 +19,17 @@ pub enum AdminError {
 /// Keycloak's `error_description` for errors whose detail stays in the server log.
 const SEE_LOG: &str = "For more on this error consult the server log.";
 
+/// Keycloak's 404 text for a missing thing: its client resources say "Could not find client"
+/// where most say "<what> not found".
+fn not_found(what: &str) -> String {
+    match what {
+        "Client" => "Could not find client".to_owned(),
+        "ClientScope" => "Could not find client scope".to_owned(),
+        "Installation provider" => "Unknown Provider".to_owned(),
+        other => format!("{other} not found"),
+    }
+}
+
 fn message(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(json!({ "errorMessage": message }))).into_response()
 }
@@ -47,9 +58,7 @@ impl IntoResponse for AdminError {
                 }
                 ServiceError::NotFound(what) => (
                     StatusCode::NOT_FOUND,
-                    axum::Json(
-                        json!({"error": format!("{what} not found"), "error_description": SEE_LOG}),
-                    ),
+                    axum::Json(json!({"error": not_found(&what), "error_description": SEE_LOG})),
                 )
                     .into_response(),
                 ServiceError::Conflict(why) => message(StatusCode::CONFLICT, &why),

@@ -1,8 +1,7 @@
 //! Admin REST API: groups (`/admin/realms/{realm}/groups...`) and a user's memberships
 //! (`/admin/realms/{realm}/users/{id}/groups...`). Group role mappings are in `roles.rs`.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -13,14 +12,9 @@ use gatehouse_services::{ChildrenQuery, GroupListQuery, GroupPlaced, Permission,
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson};
+use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
 type Answer = Result<Response, AdminError>;
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| AdminError::BadRequest(e.body_text()))
-}
 
 /// Query parameters of `GET /groups`.
 #[derive(Debug, Default, Deserialize)]
@@ -79,9 +73,8 @@ async fn list_groups(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-    q: Result<Query<GroupsQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<GroupsQuery>,
 ) -> Answer {
-    let q = query(q)?;
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::QueryGroups)
         .await?;
@@ -104,9 +97,8 @@ async fn count_groups(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-    q: Result<Query<CountQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<CountQuery>,
 ) -> Answer {
-    let q = query(q)?;
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::QueryGroups)
         .await?;
@@ -188,9 +180,8 @@ async fn children(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-    q: Result<Query<ChildrenParams>, QueryRejection>,
+    AdminQuery(q): AdminQuery<ChildrenParams>,
 ) -> Answer {
-    let q = query(q)?;
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewUsers)
         .await?;
@@ -242,9 +233,8 @@ async fn user_groups(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-    q: Result<Query<UserGroupsQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<UserGroupsQuery>,
 ) -> Answer {
-    let q = query(q)?;
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewUsers)
         .await?;
@@ -265,9 +255,8 @@ async fn user_group_count(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-    q: Result<Query<UserGroupsQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<UserGroupsQuery>,
 ) -> Answer {
-    let q = query(q)?;
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewUsers)
         .await?;

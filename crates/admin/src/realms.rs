@@ -2,8 +2,7 @@
 //! realm sessions, cache clearing, and `/admin/serverinfo`.
 
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
@@ -12,7 +11,7 @@ use gatehouse_services::{Permission, ServiceError, Services};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson};
+use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
 pub(crate) fn routes<S>() -> Router<S>
 where
@@ -63,12 +62,6 @@ where
         )
 }
 
-/// A query string that could not be read is Keycloak's JSON 400, not axum's plain text.
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| AdminError::BadRequest(e.body_text()))
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListParams {
@@ -96,12 +89,11 @@ where
 async fn list_realms<S>(
     admin: Admin,
     State(services): State<S>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<ListParams>,
 ) -> Result<impl IntoResponse, AdminError>
 where
     Services: FromRef<S>,
 {
-    let params = query(params)?;
     let services = Services::from_ref(&services);
     let realms = services
         .admin_list_realms(&admin.who, params.brief_representation.unwrap_or(false))
@@ -308,12 +300,11 @@ async fn delete_session<S>(
     admin: Admin,
     State(services): State<S>,
     Path((realm, session)): Path<(String, String)>,
-    params: Result<Query<SessionParams>, QueryRejection>,
+    AdminQuery(params): AdminQuery<SessionParams>,
 ) -> Result<impl IntoResponse, AdminError>
 where
     Services: FromRef<S>,
 {
-    let params = query(params)?;
     let services = Services::from_ref(&services);
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageUsers)

@@ -10,8 +10,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,7 +22,7 @@ use gatehouse_services::{
 };
 use serde::Deserialize;
 
-use crate::{Admin, AdminError, AdminJson};
+use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
 type Answer = Result<Response, AdminError>;
 
@@ -87,11 +86,6 @@ impl Params {
             RoleRef::Id(_) => &[Permission::ManageRealm, Permission::ManageClients],
         }
     }
-}
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| AdminError::BadRequest(e.body_text()))
 }
 
 /// Percent-encodes a path segment as Keycloak's `Encode.encodePathSegmentAsIs` does for the
@@ -161,10 +155,9 @@ async fn list_roles(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<HashMap<String, String>>,
-    q: Result<Query<RolesQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<RolesQuery>,
 ) -> Answer {
     let p = Params(p);
-    let q = query(q)?;
     let container = p.container();
     let realm = services
         .admin_realm_any(&admin.who, p.realm(), container.list_permissions())
@@ -330,10 +323,9 @@ async fn role_groups(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<HashMap<String, String>>,
-    q: Result<Query<PageQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<PageQuery>,
 ) -> Answer {
     let p = Params(p);
-    let q = query(q)?;
     let realm = services
         .admin_realm_any(&admin.who, p.realm(), p.view_permissions())
         .await?;
@@ -394,9 +386,9 @@ async fn effective_mappings(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<HashMap<String, String>>,
-    q: Result<Query<BriefQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<BriefQuery>,
 ) -> Answer {
-    let brief = query(q)?.brief_representation.unwrap_or(true);
+    let brief = q.brief_representation.unwrap_or(true);
     holder_roles(admin, services, Params(p), MappingView::Effective { brief }).await
 }
 

@@ -12,7 +12,7 @@ use gatehouse_model::rep::scope::{ClientScopeRepresentation, ProtocolMapperRepre
 use gatehouse_model::{ClientScopeId, MapperOwner};
 use gatehouse_services::{Permission, Services};
 
-use crate::clients::KcResult;
+use crate::clients::ClientsResult;
 use crate::{Admin, AdminJson};
 
 pub(crate) fn routes<S>() -> Router<S>
@@ -69,7 +69,7 @@ async fn list_scopes(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-) -> KcResult {
+) -> ClientsResult {
     // Keycloak's requireListClientScopes: view-clients, manage-clients or query-clients.
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::QueryClients)
@@ -82,7 +82,7 @@ async fn create_scope(
     State(services): State<Services>,
     Path(realm): Path<String>,
     AdminJson(rep): AdminJson<ClientScopeRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -97,7 +97,7 @@ async fn get_scope(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -109,7 +109,7 @@ async fn update_scope(
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<ClientScopeRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -123,7 +123,7 @@ async fn delete_scope(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -136,7 +136,7 @@ async fn realm_default_list(
     services: Services,
     realm: String,
     default: bool,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -147,7 +147,7 @@ async fn realm_defaults(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-) -> KcResult {
+) -> ClientsResult {
     realm_default_list(admin, services, realm, true).await
 }
 
@@ -155,7 +155,7 @@ async fn realm_optionals(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-) -> KcResult {
+) -> ClientsResult {
     realm_default_list(admin, services, realm, false).await
 }
 
@@ -164,7 +164,7 @@ async fn set_realm_scope(
     services: Services,
     (realm, id): (String, String),
     default: bool,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageRealm)
         .await?;
@@ -178,7 +178,7 @@ async fn set_realm_default(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     set_realm_scope(admin, services, p, true).await
 }
 
@@ -186,7 +186,7 @@ async fn set_realm_optional(
     admin: Admin,
     State(services): State<Services>,
     Path(p): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     set_realm_scope(admin, services, p, false).await
 }
 
@@ -194,7 +194,7 @@ async fn remove_realm_default(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageRealm)
         .await?;
@@ -212,7 +212,7 @@ async fn list_mappers(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     mappers_list(admin, services, realm, scope_owner(&id), None).await
 }
 
@@ -220,7 +220,7 @@ async fn mappers_by_protocol(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, protocol)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     mappers_list(admin, services, realm, scope_owner(&id), Some(protocol)).await
 }
 
@@ -229,7 +229,7 @@ async fn create_mapper(
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<ProtocolMapperRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     let path = format!("client-scopes/{id}");
     mapper_create(admin, services, realm, scope_owner(&id), &path, rep).await
 }
@@ -239,7 +239,7 @@ async fn add_mappers(
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
     AdminJson(reps): AdminJson<Vec<ProtocolMapperRepresentation>>,
-) -> KcResult {
+) -> ClientsResult {
     mappers_add(admin, services, realm, scope_owner(&id), reps).await
 }
 
@@ -247,7 +247,7 @@ async fn get_mapper(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, mapper)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     mapper_get(admin, services, realm, scope_owner(&id), mapper).await
 }
 
@@ -256,7 +256,7 @@ async fn update_mapper(
     State(services): State<Services>,
     Path((realm, id, mapper)): Path<(String, String, String)>,
     AdminJson(rep): AdminJson<ProtocolMapperRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     mapper_update(admin, services, realm, scope_owner(&id), mapper, rep).await
 }
 
@@ -264,7 +264,7 @@ async fn delete_mapper(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id, mapper)): Path<(String, String, String)>,
-) -> KcResult {
+) -> ClientsResult {
     mapper_delete(admin, services, realm, scope_owner(&id), mapper).await
 }
 
@@ -277,7 +277,7 @@ pub(crate) async fn mappers_list(
     realm: String,
     owner: MapperOwner,
     protocol: Option<String>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -293,7 +293,7 @@ pub(crate) async fn mapper_get(
     realm: String,
     owner: MapperOwner,
     id: String,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewClients)
         .await?;
@@ -307,7 +307,7 @@ pub(crate) async fn mapper_create(
     owner: MapperOwner,
     owner_path: &str,
     rep: ProtocolMapperRepresentation,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -327,7 +327,7 @@ pub(crate) async fn mappers_add(
     realm: String,
     owner: MapperOwner,
     reps: Vec<ProtocolMapperRepresentation>,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -342,7 +342,7 @@ pub(crate) async fn mapper_update(
     owner: MapperOwner,
     id: String,
     rep: ProtocolMapperRepresentation,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;
@@ -358,7 +358,7 @@ pub(crate) async fn mapper_delete(
     realm: String,
     owner: MapperOwner,
     id: String,
-) -> KcResult {
+) -> ClientsResult {
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ManageClients)
         .await?;

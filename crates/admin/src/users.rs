@@ -1,8 +1,7 @@
 //! Admin REST API: users (`/admin/realms/{realm}/users...`), their credentials and sessions,
 //! and the member listings of groups and roles, which render users.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -12,7 +11,7 @@ use gatehouse_services::{Permission, ServiceError, Services, UserRefusal, UserSe
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson};
+use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
 type Answer = Result<Response, AdminError>;
 
@@ -69,11 +68,6 @@ struct MembersQuery {
     max: Option<i64>,
     #[serde(default, deserialize_with = "crate::query::flag")]
     brief_representation: Option<bool>,
-}
-
-fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, AdminError> {
-    q.map(|Query(v)| v)
-        .map_err(|e| AdminError::BadRequest(e.body_text()))
 }
 
 /// Keycloak's 400 body for a refused write, or `ok` when it went through.
@@ -149,9 +143,9 @@ async fn list_users(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-    q: Result<Query<UsersQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<UsersQuery>,
 ) -> Answer {
-    let search: UserSearch = query(q)?.into();
+    let search: UserSearch = q.into();
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::QueryUsers)
         .await?;
@@ -166,9 +160,9 @@ async fn count_users(
     admin: Admin,
     State(services): State<Services>,
     Path(realm): Path<String>,
-    q: Result<Query<UsersQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<UsersQuery>,
 ) -> Answer {
-    let search: UserSearch = query(q)?.into();
+    let search: UserSearch = q.into();
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::QueryUsers)
         .await?;
@@ -376,9 +370,8 @@ async fn group_members(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, id)): Path<(String, String)>,
-    q: Result<Query<MembersQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<MembersQuery>,
 ) -> Answer {
-    let q = query(q)?;
     let realm = services
         .admin_realm(&admin.who, &realm, Permission::ViewUsers)
         .await?;
@@ -399,9 +392,9 @@ async fn realm_role_users(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, role)): Path<(String, String)>,
-    q: Result<Query<MembersQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<MembersQuery>,
 ) -> Answer {
-    role_users(admin, services, realm, None, role, query(q)?).await
+    role_users(admin, services, realm, None, role, q).await
 }
 
 /// `GET /clients/{id}/roles/{role-name}/users`.
@@ -409,9 +402,9 @@ async fn client_role_users(
     admin: Admin,
     State(services): State<Services>,
     Path((realm, client, role)): Path<(String, String, String)>,
-    q: Result<Query<MembersQuery>, QueryRejection>,
+    AdminQuery(q): AdminQuery<MembersQuery>,
 ) -> Answer {
-    role_users(admin, services, realm, Some(client), role, query(q)?).await
+    role_users(admin, services, realm, Some(client), role, q).await
 }
 
 async fn role_users(
