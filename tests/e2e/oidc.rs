@@ -762,3 +762,119 @@ async fn clients_choose_their_token_signature_algorithm() {
     }
     node.stop();
 }
+
+/// A client's key set served over HTTP, as a client publishing `jwks.url` does: a bare HTTP/1.1
+/// server on loopback that counts its requests and serves whatever `body` holds.
+struct JwksServer {
+    url: String,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl JwksServer {
+    async fn start(body: String) -> JwksServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+        let body = std::sync::Arc::new(std::sync::Mutex::new(body));
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (b, h) = (body.clone(), hits.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let text = b.lock().unwrap().clone();
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+                let _ = conn.write_all(reply.as_bytes()).await;
+            }
+        });
+        JwksServer { url, body, hits }
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn private_key_jwt_with_keys_at_a_url() {
+    use gatehouse_crypto::jose::{Algorithm, SigningKey};
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    let first = SigningKey::generate(Algorithm::ES256).unwrap();
+    let second = SigningKey::generate(Algorithm::ES256).unwrap();
+    let jwks =
+        |k: &SigningKey| serde_json::json!({"keys": [k.public_jwk(None).unwrap()]}).to_string();
+    let server = JwksServer::start(jwks(&first)).await;
+    let url = server.url.clone();
+    register_client(&Db::sqlite(), dir.path(), "url-client", |c| {
+        c.service_accounts_enabled = true;
+        c.client_authenticator_type = "client-jwt".into();
+        c.attributes.insert("use.jwks.url".into(), "true".into());
+        c.attributes.insert("jwks.url".into(), url);
+    })
+    .await;
+    let token_url = token_url(&node, "");
+    let assertion = |key: &SigningKey, jti: &str| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = serde_json::json!({
+            "iss": "url-client", "sub": "url-client", "aud": token_url, "jti": jti,
+            "exp": now + 60, "iat": now,
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ec_der(&key.to_der()),
+        )
+        .unwrap()
+    };
+    let grant = |jwt: String| {
+        let url = token_url.clone();
+        async move {
+            post(
+                &url,
+                &[
+                    ("grant_type", "client_credentials"),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", jwt.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+
+    let (s, body) = grant(assertion(&first, "u1")).await;
+    assert_eq!(s, 200, "{body}");
+    let (s, _) = grant(assertion(&first, "u2")).await;
+    assert_eq!(s, 200);
+    assert_eq!(server.hits(), 1, "a known key is not fetched again");
+
+    // The client rotates its key. Within 10 s of the last fetch an unknown kid is refused
+    // without asking the URL again (no amplification); after that the set is fetched anew.
+    *server.body.lock().unwrap() = jwks(&second);
+    let (s, _) = grant(assertion(&second, "u3")).await;
+    assert_eq!(s, 400);
+    assert_eq!(server.hits(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(10_500)).await;
+    let (s, body) = grant(assertion(&second, "u4")).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(server.hits(), 2);
+    let (s, _) = grant(assertion(&first, "u5")).await;
+    assert_eq!(s, 400, "the retired key no longer authenticates");
+    node.stop();
+}

@@ -8,6 +8,7 @@ mod admin;
 mod bootstrap;
 mod brute_force;
 mod claims;
+mod client_keys;
 mod clients;
 mod ctx;
 mod error;
@@ -59,6 +60,8 @@ pub struct Services {
     /// When this services layer was built (epoch milliseconds): the server's start, for the
     /// uptime the admin API's server info reports.
     started_millis: i64,
+    /// Key sets of clients that publish them at a URL, fetched through `outbound`.
+    client_keys: std::sync::Arc<client_keys::ClientKeys>,
 }
 
 impl Services {
@@ -73,6 +76,7 @@ impl Services {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap_or_default(),
+            client_keys: Default::default(),
             started_millis: now_millis(),
         }
     }

@@ -545,15 +545,72 @@ impl Services {
         creds: &ClientCredentials,
     ) -> Result<Client, OAuthError> {
         // Only a client assertion writes (its single-use mark); everything else reads.
+        // A client whose keys are at a URL has them fetched before any transaction opens: a
+        // slow client must not hold a database lock.
+        let remote = match creds.assertion.as_deref() {
+            Some(assertion) => self.remote_jwks(realm, creds, assertion).await?,
+            None => None,
+        };
         let mut tx = if creds.assertion.is_some() {
             self.store().begin().await?
         } else {
             self.store().begin_read().await?
         };
-        let client = authenticate_client(&mut tx, ctx, realm, creds).await?;
+        let client = authenticate_client(&mut tx, ctx, realm, creds, remote.as_deref()).await?;
         tx.commit().await?;
         Ok(client)
     }
+}
+
+impl Services {
+    /// The key set a `client-jwt` client publishes at its `jwks.url`, when it uses one; `None`
+    /// for every other client (their keys, if any, are stored with them).
+    async fn remote_jwks(
+        &self,
+        realm: &Realm,
+        creds: &ClientCredentials,
+        assertion: &str,
+    ) -> Result<Option<std::sync::Arc<Value>>, OAuthError> {
+        let Some(client_id) = creds
+            .client_id
+            .clone()
+            .or_else(|| assertion_subject(assertion))
+        else {
+            return Ok(None);
+        };
+        let mut tx = self.store().begin_read().await?;
+        let client = tx
+            .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(&client_id))
+            .await?;
+        tx.rollback().await?;
+        let Some(url) = client.as_ref().and_then(jwks_url) else {
+            return Ok(None);
+        };
+        let kid = jose::decode(assertion).ok().and_then(|j| j.kid.clone());
+        match self
+            .client_keys
+            .get(&self.outbound, url, kid.as_deref())
+            .await
+        {
+            Ok(jwks) => Ok(Some(jwks)),
+            Err(why) => Err(OAuthError::bad_request(
+                "unauthorized_client",
+                format!("Client authentication with signed JWT failed: {why}"),
+            )),
+        }
+    }
+}
+
+/// The client's `jwks.url`, when `use.jwks.url` is on.
+fn jwks_url(client: &Client) -> Option<&str> {
+    (client.client_authenticator_type == "client-jwt"
+        && client
+            .attributes
+            .get("use.jwks.url")
+            .is_some_and(|v| v == "true"))
+    .then(|| client.attributes.get("jwks.url").map(String::as_str))
+    .flatten()
+    .filter(|u| !u.is_empty())
 }
 
 async fn authenticate_client(
@@ -561,6 +618,7 @@ async fn authenticate_client(
     ctx: &RequestCtx,
     realm: &Realm,
     creds: &ClientCredentials,
+    remote_jwks: Option<&Value>,
 ) -> Result<Client, OAuthError> {
     let not_found = || OAuthError::unauthorized("invalid_client", INVALID_CLIENT);
     let from_assertion = creds.assertion.as_deref().and_then(assertion_subject);
@@ -614,8 +672,9 @@ async fn authenticate_client(
                 ctx.issuer(realm.name.as_str()) + "/protocol/openid-connect/token",
             ];
             let now = now_secs();
-            let (jti, exp) = verify_client_assertion(&client, assertion, &audiences, now)
-                .map_err(|why| jwt_failed(&why))?;
+            let (jti, exp) =
+                verify_client_assertion(&client, assertion, remote_jwks, &audiences, now)
+                    .map_err(|why| jwt_failed(&why))?;
             // An assertion is single use across the cluster: one atomic insert decides.
             let key = format!("client-assertion:{}:{jti}", client.id);
             if !tx.mark_single_use(&key, exp).await? {
@@ -652,11 +711,12 @@ fn assertion_subject(jwt: &str) -> Option<String> {
 }
 
 /// Verifies a client assertion (RFC 7523): signed with the client's secret (`client-secret-jwt`,
-/// HS*) or with a key of its JWKS (`client-jwt`, attribute `jwks.string`), issued and subject
+/// HS*) or with a key of its JWKS (`client-jwt`: fetched from `jwks.url`, or `jwks.string`), issued and subject
 /// the client, for this realm, not expired. Returns its `jti` and `exp` for the replay check.
 fn verify_client_assertion(
     client: &Client,
     jwt: &str,
+    remote_jwks: Option<&Value>,
     audiences: &[String],
     now: i64,
 ) -> Result<(String, i64), String> {
@@ -671,19 +731,27 @@ fn verify_client_assertion(
         if jws.alg.is_symmetric() {
             return Err(format!("unexpected algorithm {}", jws.alg));
         }
-        let jwks = client
-            .attributes
-            .get("jwks.string")
-            .filter(|_| {
-                client
+        let stored;
+        let jwks = match (remote_jwks, jwks_url(client)) {
+            (Some(jwks), _) => jwks,
+            (None, Some(_)) => return Err("client's keys could not be fetched".into()),
+            (None, None) => {
+                let text = client
                     .attributes
-                    .get("use.jwks.string")
-                    .is_some_and(|v| v == "true")
-            })
-            .ok_or("client has no public keys configured")?;
-        let jwks: Value =
-            serde_json::from_str(jwks).map_err(|_| "client's jwks.string is not JSON")?;
-        jose::VerifyingKey::from_jwks(&jwks, jws.kid.as_deref(), jws.alg)
+                    .get("jwks.string")
+                    .filter(|_| {
+                        client
+                            .attributes
+                            .get("use.jwks.string")
+                            .is_some_and(|v| v == "true")
+                    })
+                    .ok_or("client has no public keys configured")?;
+                stored = serde_json::from_str::<Value>(text)
+                    .map_err(|_| "client's jwks.string is not JSON")?;
+                &stored
+            }
+        };
+        jose::VerifyingKey::from_jwks(jwks, jws.kid.as_deref(), jws.alg)
             .map_err(|e| e.to_string())?
     };
     jws.verify_with(&key)
