@@ -1,7 +1,12 @@
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Query, Request};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use gatehouse_services::{AdminIdentity, RequestCtx, ServiceError, Services};
+use axum::response::{IntoResponse, Response};
+use gatehouse_model::Realm;
+use gatehouse_services::{AdminIdentity, Permission, RequestCtx, ServiceError, Services};
 use serde::de::DeserializeOwned;
 
 use crate::AdminError;
@@ -39,6 +44,87 @@ where
         let services = Services::from_ref(state);
         let who = services.admin_identity(&ctx, bearer).await?;
         Ok(Admin { who, ctx })
+    }
+}
+
+/// A permission an endpoint needs, fixed by the endpoint, as a type: `InRealm<need::ViewRealm>`.
+pub(crate) trait Need {
+    /// The permission checked in the realm of the path.
+    const PERMISSION: Permission;
+}
+
+/// One zero-sized marker per [`Permission`] an endpoint needs, for [`InRealm`].
+pub(crate) mod need {
+    use super::{Need, Permission};
+
+    macro_rules! needs {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("Needs `Permission::", stringify!($name), "`.")]
+            pub(crate) struct $name;
+
+            impl Need for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )*};
+    }
+
+    needs!(
+        ViewRealm,
+        ManageRealm,
+        QueryUsers,
+        ViewUsers,
+        ManageUsers,
+        QueryGroups,
+        QueryClients,
+        ViewClients,
+        ManageClients,
+    );
+}
+
+/// An authenticated admin request on the realm named by the `{realm}` path parameter, whose
+/// caller holds `P::PERMISSION` there. Extracting it answers 401 (as [`Admin`]), then 404 for
+/// a missing realm, then 403 without the permission, before the handler runs.
+pub(crate) struct InRealm<P> {
+    /// Who is calling, with the roles that count.
+    pub(crate) who: AdminIdentity,
+    /// The URLs the request sees the server under.
+    pub(crate) ctx: RequestCtx,
+    /// The realm of the path.
+    pub(crate) realm: Realm,
+    /// The services, to run the request with.
+    pub(crate) services: Services,
+    need: PhantomData<P>,
+}
+
+impl<S, P> FromRequestParts<S> for InRealm<P>
+where
+    S: Send + Sync,
+    Services: FromRef<S>,
+    P: Need,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Admin { who, ctx } = Admin::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // A path that cannot be read is axum's own rejection, as it was for `Path<String>`.
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let services = Services::from_ref(state);
+        let name = params.get("realm").map(String::as_str).unwrap_or_default();
+        let realm = services
+            .admin_realm(&who, name, P::PERMISSION)
+            .await
+            .map_err(|e| AdminError::from(e).into_response())?;
+        Ok(InRealm {
+            who,
+            ctx,
+            realm,
+            services,
+            need: PhantomData,
+        })
     }
 }
 

@@ -2,7 +2,7 @@
 //! user, client scope links, protocol mappers, sessions and adapter configuration.
 
 use axum::Router;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -12,11 +12,12 @@ use gatehouse_model::rep::client::ClientRepresentation;
 use gatehouse_model::rep::scope::ProtocolMapperRepresentation;
 use gatehouse_model::rep::user::UserRepresentation;
 use gatehouse_model::{ClientUuid, MapperOwner};
-use gatehouse_services::{Permission, ServiceError, Services};
+use gatehouse_services::{ServiceError, Services};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson, AdminQuery};
+use crate::auth::{InRealm, need};
+use crate::{AdminError, AdminJson, AdminQuery};
 
 pub(crate) type ClientsResult = Result<Response, AdminError>;
 
@@ -102,18 +103,14 @@ where
 }
 
 async fn list_clients(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
+    r: InRealm<need::QueryClients>,
     AdminQuery(q): AdminQuery<ClientsQuery>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryClients)
-        .await?;
-    let clients = services
+    let clients = r
+        .services
         .admin_clients(
-            &realm,
-            &admin.who,
+            &r.realm,
+            &r.who,
             q.client_id.as_deref(),
             q.search.unwrap_or(false),
             q.first,
@@ -124,56 +121,39 @@ async fn list_clients(
 }
 
 async fn create_client(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
+    r: InRealm<need::ManageClients>,
     AdminJson(rep): AdminJson<ClientRepresentation>,
 ) -> ClientsResult {
     // Keycloak's ClientsResource.createClient requires manage-clients (create-client only
     // serves the client registration service).
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageClients)
-        .await?;
-    let id = services.admin_create_client(&realm, &rep).await?;
+    let id = r.services.admin_create_client(&r.realm, &rep).await?;
     Ok(crate::created(
-        &admin.ctx,
-        &format!("{}/clients/{id}", realm.name),
+        &r.ctx,
+        &format!("{}/clients/{id}", r.realm.name),
     ))
 }
 
 async fn get_client(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
-    Ok(Json(services.admin_client(&realm, &admin.who, &id).await?).into_response())
+    Ok(Json(r.services.admin_client(&r.realm, &r.who, &id).await?).into_response())
 }
 
 async fn update_client(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<ClientRepresentation>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageClients)
-        .await?;
-    services.admin_update_client(&realm, &id, &rep).await?;
+    r.services.admin_update_client(&r.realm, &id, &rep).await?;
     Ok(no_content())
 }
 
 async fn delete_client(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageClients)
-        .await?;
-    services.admin_delete_client(&realm, &id).await?;
+    r.services.admin_delete_client(&r.realm, &id).await?;
     Ok(no_content())
 }
 
@@ -187,118 +167,85 @@ fn secret_json(value: Option<String>) -> Response {
 }
 
 async fn get_secret(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
     Ok(secret_json(
-        services.admin_client_secret(&realm, &id).await?,
+        r.services.admin_client_secret(&r.realm, &id).await?,
     ))
 }
 
 async fn regenerate_secret(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageClients)
-        .await?;
     Ok(secret_json(Some(
-        services.admin_regenerate_secret(&realm, &id).await?,
+        r.services.admin_regenerate_secret(&r.realm, &id).await?,
     )))
 }
 
 async fn service_account_user(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
-    let user = services.admin_service_account_user(&realm, &id).await?;
+    let user = r.services.admin_service_account_user(&r.realm, &id).await?;
     Ok(Json(UserRepresentation::from(&user)).into_response())
 }
 
-async fn scope_links(
-    admin: Admin,
-    services: Services,
-    realm: String,
-    id: String,
-    default: bool,
-) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
+async fn scope_links(r: InRealm<need::ViewClients>, id: String, default: bool) -> ClientsResult {
     Ok(Json(
-        services
-            .admin_client_scope_links(&realm, &id, default)
+        r.services
+            .admin_client_scope_links(&r.realm, &id, default)
             .await?,
     )
     .into_response())
 }
 
 async fn default_scopes(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    scope_links(admin, services, realm, id, true).await
+    scope_links(r, id, true).await
 }
 
 async fn optional_scopes(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    scope_links(admin, services, realm, id, false).await
+    scope_links(r, id, false).await
 }
 
 async fn link_scope(
-    admin: Admin,
-    services: Services,
-    (realm, id, scope): (String, String, String),
+    r: InRealm<need::ManageClients>,
+    (_, id, scope): (String, String, String),
     default: bool,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageClients)
-        .await?;
-    services
-        .admin_link_client_scope(&realm, &id, &scope, default)
+    r.services
+        .admin_link_client_scope(&r.realm, &id, &scope, default)
         .await?;
     Ok(no_content())
 }
 
 async fn add_default_scope(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ManageClients>,
     Path(p): Path<(String, String, String)>,
 ) -> ClientsResult {
-    link_scope(admin, services, p, true).await
+    link_scope(r, p, true).await
 }
 
 async fn add_optional_scope(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ManageClients>,
     Path(p): Path<(String, String, String)>,
 ) -> ClientsResult {
-    link_scope(admin, services, p, false).await
+    link_scope(r, p, false).await
 }
 
 async fn remove_scope(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, scope)): Path<(String, String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id, scope)): Path<(String, String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageClients)
-        .await?;
-    services
-        .admin_unlink_client_scope(&realm, &id, &scope)
+    r.services
+        .admin_unlink_client_scope(&r.realm, &id, &scope)
         .await?;
     Ok(no_content())
 }
@@ -308,140 +255,120 @@ fn client_owner(id: &str) -> MapperOwner {
 }
 
 async fn list_mappers(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id)): Path<(String, String)>,
 ) -> ClientsResult {
-    crate::scopes::mappers_list(admin, services, realm, client_owner(&id), None).await
+    crate::scopes::mappers_list(r, client_owner(&id), None).await
 }
 
 async fn mappers_by_protocol(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, protocol)): Path<(String, String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id, protocol)): Path<(String, String, String)>,
 ) -> ClientsResult {
-    crate::scopes::mappers_list(admin, services, realm, client_owner(&id), Some(protocol)).await
+    crate::scopes::mappers_list(r, client_owner(&id), Some(protocol)).await
 }
 
 async fn create_mapper(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<ProtocolMapperRepresentation>,
 ) -> ClientsResult {
     let path = format!("clients/{id}");
-    crate::scopes::mapper_create(admin, services, realm, client_owner(&id), &path, rep).await
+    crate::scopes::mapper_create(r, client_owner(&id), &path, rep).await
 }
 
 async fn add_mappers(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(reps): AdminJson<Vec<ProtocolMapperRepresentation>>,
 ) -> ClientsResult {
-    crate::scopes::mappers_add(admin, services, realm, client_owner(&id), reps).await
+    crate::scopes::mappers_add(r, client_owner(&id), reps).await
 }
 
 async fn get_mapper(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, mapper)): Path<(String, String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id, mapper)): Path<(String, String, String)>,
 ) -> ClientsResult {
-    crate::scopes::mapper_get(admin, services, realm, client_owner(&id), mapper).await
+    crate::scopes::mapper_get(r, client_owner(&id), mapper).await
 }
 
 async fn update_mapper(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, mapper)): Path<(String, String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id, mapper)): Path<(String, String, String)>,
     AdminJson(rep): AdminJson<ProtocolMapperRepresentation>,
 ) -> ClientsResult {
-    crate::scopes::mapper_update(admin, services, realm, client_owner(&id), mapper, rep).await
+    crate::scopes::mapper_update(r, client_owner(&id), mapper, rep).await
 }
 
 async fn delete_mapper(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, mapper)): Path<(String, String, String)>,
+    r: InRealm<need::ManageClients>,
+    Path((_, id, mapper)): Path<(String, String, String)>,
 ) -> ClientsResult {
-    crate::scopes::mapper_delete(admin, services, realm, client_owner(&id), mapper).await
+    crate::scopes::mapper_delete(r, client_owner(&id), mapper).await
 }
 
 async fn sessions(
-    admin: Admin,
-    services: Services,
-    (realm, id): (String, String),
+    r: InRealm<need::ViewClients>,
+    (_, id): (String, String),
     page: Page,
     offline: bool,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
-    let list = services
-        .admin_client_sessions(&realm, &id, offline, page.first, page.max)
+    let list = r
+        .services
+        .admin_client_sessions(&r.realm, &id, offline, page.first, page.max)
         .await?;
     Ok(Json(list).into_response())
 }
 
 async fn user_sessions(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewClients>,
     Path(p): Path<(String, String)>,
     AdminQuery(page): AdminQuery<Page>,
 ) -> ClientsResult {
-    sessions(admin, services, p, page, false).await
+    sessions(r, p, page, false).await
 }
 
 async fn offline_sessions(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewClients>,
     Path(p): Path<(String, String)>,
     AdminQuery(page): AdminQuery<Page>,
 ) -> ClientsResult {
-    sessions(admin, services, p, page, true).await
+    sessions(r, p, page, true).await
 }
 
 async fn count(
-    admin: Admin,
-    services: Services,
-    (realm, id): (String, String),
+    r: InRealm<need::ViewClients>,
+    (_, id): (String, String),
     offline: bool,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
-    let n = services
-        .admin_client_session_count(&realm, &id, offline)
+    let n = r
+        .services
+        .admin_client_session_count(&r.realm, &id, offline)
         .await?;
     Ok(Json(json!({ "count": n })).into_response())
 }
 
 async fn session_count(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewClients>,
     Path(p): Path<(String, String)>,
 ) -> ClientsResult {
-    count(admin, services, p, false).await
+    count(r, p, false).await
 }
 
 async fn offline_session_count(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewClients>,
     Path(p): Path<(String, String)>,
 ) -> ClientsResult {
-    count(admin, services, p, true).await
+    count(r, p, true).await
 }
 
 async fn installation(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, provider)): Path<(String, String, String)>,
+    r: InRealm<need::ViewClients>,
+    Path((_, id, provider)): Path<(String, String, String)>,
 ) -> ClientsResult {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewClients)
-        .await?;
-    let config = services
-        .admin_client_installation(&realm, &id, &provider, &admin.ctx.frontend)
+    let config = r
+        .services
+        .admin_client_installation(&r.realm, &id, &provider, &r.ctx.frontend)
         .await?;
     let body =
         serde_json::to_string_pretty(&config).map_err(|e| ServiceError::Internal(e.to_string()))?;

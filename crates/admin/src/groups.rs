@@ -1,18 +1,19 @@
 //! Admin REST API: groups (`/admin/realms/{realm}/groups...`) and a user's memberships
 //! (`/admin/realms/{realm}/users/{id}/groups...`). Group role mappings are in `roles.rs`.
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use gatehouse_model::rep::group::GroupRepresentation;
 use gatehouse_model::{GroupId, UserId};
-use gatehouse_services::{ChildrenQuery, GroupListQuery, GroupPlaced, Permission, Services};
+use gatehouse_services::{ChildrenQuery, GroupListQuery, GroupPlaced, Services};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson, AdminQuery};
+use crate::auth::{InRealm, need};
+use crate::{AdminError, AdminJson, AdminQuery};
 
 type Answer = Result<Response, AdminError>;
 
@@ -70,14 +71,9 @@ struct UserGroupsQuery {
 }
 
 async fn list_groups(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
+    r: InRealm<need::QueryGroups>,
     AdminQuery(q): AdminQuery<GroupsQuery>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryGroups)
-        .await?;
     let defaults = GroupListQuery::default();
     let list = GroupListQuery {
         search: q.search,
@@ -89,43 +85,35 @@ async fn list_groups(
         populate_hierarchy: q.populate_hierarchy.unwrap_or(defaults.populate_hierarchy),
         sub_groups_count: q.sub_groups_count.unwrap_or(defaults.sub_groups_count),
     };
-    let groups = services.admin_groups(&admin.who, &realm, &list).await?;
+    let groups = r.services.admin_groups(&r.who, &r.realm, &list).await?;
     Ok(Json(groups).into_response())
 }
 
 async fn count_groups(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
+    r: InRealm<need::QueryGroups>,
     AdminQuery(q): AdminQuery<CountQuery>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryGroups)
-        .await?;
-    let count = services
-        .admin_group_count(&realm, q.search.as_deref(), q.top.unwrap_or(false))
+    let count = r
+        .services
+        .admin_group_count(&r.realm, q.search.as_deref(), q.top.unwrap_or(false))
         .await?;
     Ok(Json(json!({ "count": count })).into_response())
 }
 
 async fn create_group(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
+    r: InRealm<need::ManageUsers>,
     AdminJson(rep): AdminJson<GroupRepresentation>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
-    match services
-        .admin_place_group(&admin.who, &realm, None, &rep)
+    match r
+        .services
+        .admin_place_group(&r.who, &r.realm, None, &rep)
         .await?
     {
         GroupPlaced::Created(group) => Ok(crate::created(
-            &admin.ctx,
+            &r.ctx,
             &format!(
                 "{}/groups/{}",
-                realm.name,
+                r.realm.name,
                 group.id.as_deref().unwrap_or_default()
             ),
         )),
@@ -133,58 +121,40 @@ async fn create_group(
     }
 }
 
-async fn get_group(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
-) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
-        .await?;
-    let group = services
-        .admin_group(&admin.who, &realm, &GroupId::new(id))
+async fn get_group(r: InRealm<need::ViewUsers>, Path((_, id)): Path<(String, String)>) -> Answer {
+    let group = r
+        .services
+        .admin_group(&r.who, &r.realm, &GroupId::new(id))
         .await?;
     Ok(Json(group).into_response())
 }
 
 async fn update_group(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<GroupRepresentation>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
-    services
-        .admin_update_group(&realm, &GroupId::new(id), &rep)
+    r.services
+        .admin_update_group(&r.realm, &GroupId::new(id), &rep)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn delete_group(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageUsers>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
-    services
-        .admin_delete_group(&realm, &GroupId::new(id))
+    r.services
+        .admin_delete_group(&r.realm, &GroupId::new(id))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn children(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminQuery(q): AdminQuery<ChildrenParams>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
-        .await?;
     let defaults = ChildrenQuery::default();
     let children = ChildrenQuery {
         search: q.search,
@@ -194,8 +164,9 @@ async fn children(
         brief: q.brief_representation.unwrap_or(defaults.brief),
         sub_groups_count: q.sub_groups_count.unwrap_or(defaults.sub_groups_count),
     };
-    let list = services
-        .admin_group_children(&admin.who, &realm, &GroupId::new(id), &children)
+    let list = r
+        .services
+        .admin_group_children(&r.who, &r.realm, &GroupId::new(id), &children)
         .await?;
     Ok(Json(list).into_response())
 }
@@ -203,26 +174,23 @@ async fn children(
 /// `POST /groups/{id}/children`: 201 with the new child's `Location` and representation, or
 /// 204 when the body named an existing group, which moves under this one.
 async fn add_child(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ManageUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<GroupRepresentation>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
     let parent = GroupId::new(id);
-    match services
-        .admin_place_group(&admin.who, &realm, Some(&parent), &rep)
+    match r
+        .services
+        .admin_place_group(&r.who, &r.realm, Some(&parent), &rep)
         .await?
     {
         GroupPlaced::Created(child) => {
             let path = format!(
                 "{}/groups/{}",
-                realm.name,
+                r.realm.name,
                 child.id.as_deref().unwrap_or_default()
             );
-            let (parts, _) = crate::created(&admin.ctx, &path).into_parts();
+            let (parts, _) = crate::created(&r.ctx, &path).into_parts();
             Ok((parts, Json(child)).into_response())
         }
         GroupPlaced::Moved(_) => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -230,17 +198,14 @@ async fn add_child(
 }
 
 async fn user_groups(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminQuery(q): AdminQuery<UserGroupsQuery>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
-        .await?;
-    let groups = services
+    let groups = r
+        .services
         .admin_user_groups(
-            &realm,
+            &r.realm,
             &UserId::new(id),
             q.search.as_deref(),
             q.first,
@@ -252,49 +217,39 @@ async fn user_groups(
 }
 
 async fn user_group_count(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminQuery(q): AdminQuery<UserGroupsQuery>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
-        .await?;
-    let count = services
-        .admin_user_group_count(&realm, &UserId::new(id), q.search.as_deref())
+    let count = r
+        .services
+        .admin_user_group_count(&r.realm, &UserId::new(id), q.search.as_deref())
         .await?;
     Ok(Json(json!({ "count": count })).into_response())
 }
 
 async fn join_group(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, user, group)): Path<(String, String, String)>,
+    r: InRealm<need::ManageUsers>,
+    Path((_, user, group)): Path<(String, String, String)>,
 ) -> Answer {
-    membership(admin, services, realm, user, group, true).await
+    membership(r, user, group, true).await
 }
 
 async fn leave_group(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, user, group)): Path<(String, String, String)>,
+    r: InRealm<need::ManageUsers>,
+    Path((_, user, group)): Path<(String, String, String)>,
 ) -> Answer {
-    membership(admin, services, realm, user, group, false).await
+    membership(r, user, group, false).await
 }
 
 async fn membership(
-    admin: Admin,
-    services: Services,
-    realm: String,
+    r: InRealm<need::ManageUsers>,
     user: String,
     group: String,
     join: bool,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
-    services
-        .admin_membership(&realm, &UserId::new(user), &GroupId::new(group), join)
+    r.services
+        .admin_membership(&r.realm, &UserId::new(user), &GroupId::new(group), join)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

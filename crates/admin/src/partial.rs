@@ -1,13 +1,14 @@
 //! Admin REST API: the admin console's partial export and partial import of a realm.
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::FromRef;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use gatehouse_services::{PartialImportRepresentation, Permission, Services};
 use serde::Deserialize;
 
-use crate::{Admin, AdminError, AdminJson, AdminQuery};
+use crate::auth::{InRealm, need};
+use crate::{AdminError, AdminJson, AdminQuery};
 
 /// Query parameters of `POST /partial-export`.
 #[derive(Debug, Default, Deserialize)]
@@ -25,60 +26,36 @@ where
     Services: FromRef<S>,
 {
     Router::new()
-        .route(
-            "/admin/realms/{realm}/partial-export",
-            post(partial_export::<S>),
-        )
-        .route(
-            "/admin/realms/{realm}/partialImport",
-            post(partial_import::<S>),
-        )
+        .route("/admin/realms/{realm}/partial-export", post(partial_export))
+        .route("/admin/realms/{realm}/partialImport", post(partial_import))
 }
 
 /// `POST /partial-export?exportGroupsAndRoles=&exportClients=`: the realm without users,
 /// secrets masked (view-realm, plus query-groups and view-clients for what is asked).
-async fn partial_export<S>(
-    admin: Admin,
-    State(state): State<S>,
-    Path(realm): Path<String>,
+async fn partial_export(
+    r: InRealm<need::ViewRealm>,
     AdminQuery(q): AdminQuery<ExportQuery>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&state);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewRealm)
-        .await?;
+) -> Result<impl IntoResponse, AdminError> {
     let groups_and_roles = q.export_groups_and_roles.unwrap_or(false);
     let clients = q.export_clients.unwrap_or(false);
     if groups_and_roles {
-        admin.who.require(&realm, Permission::QueryGroups)?;
+        r.who.require(&r.realm, Permission::QueryGroups)?;
     }
     if clients {
-        admin.who.require(&realm, Permission::ViewClients)?;
+        r.who.require(&r.realm, Permission::ViewClients)?;
     }
     Ok(Json(
-        services
-            .partial_export(&realm, groups_and_roles, clients)
+        r.services
+            .partial_export(&r.realm, groups_and_roles, clients)
             .await?,
     ))
 }
 
 /// `POST /partialImport` (manage-realm): `{overwritten, added, skipped, results}`; 409 when
 /// `ifResourceExists` is `FAIL` and something exists.
-async fn partial_import<S>(
-    admin: Admin,
-    State(state): State<S>,
-    Path(realm): Path<String>,
+async fn partial_import(
+    r: InRealm<need::ManageRealm>,
     AdminJson(body): AdminJson<PartialImportRepresentation>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&state);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
-    Ok(Json(services.partial_import(&realm, &body).await?))
+) -> Result<impl IntoResponse, AdminError> {
+    Ok(Json(r.services.partial_import(&r.realm, &body).await?))
 }

@@ -11,6 +11,7 @@ use gatehouse_services::{Permission, ServiceError, Services};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::{InRealm, need};
 use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
 pub(crate) fn routes<S>() -> Router<S>
@@ -19,46 +20,38 @@ where
     Services: FromRef<S>,
 {
     Router::new()
-        .route("/admin/serverinfo", get(server_info::<S>))
-        .route(
-            "/admin/realms",
-            get(list_realms::<S>).post(create_realm::<S>),
-        )
+        .route("/admin/serverinfo", get(server_info))
+        .route("/admin/realms", get(list_realms).post(create_realm))
         .route(
             "/admin/realms/{realm}",
-            get(get_realm::<S>)
-                .put(update_realm::<S>)
-                .delete(delete_realm::<S>),
+            get(get_realm).put(update_realm).delete(delete_realm),
         )
-        .route(
-            "/admin/realms/{realm}/default-groups",
-            get(default_groups::<S>),
-        )
+        .route("/admin/realms/{realm}/default-groups", get(default_groups))
         .route(
             "/admin/realms/{realm}/default-groups/{group}",
-            put(add_default_group::<S>).delete(remove_default_group::<S>),
+            put(add_default_group).delete(remove_default_group),
         )
-        .route("/admin/realms/{realm}/keys", get(keys::<S>))
-        .route("/admin/realms/{realm}/logout-all", post(logout_all::<S>))
+        .route("/admin/realms/{realm}/keys", get(keys))
+        .route("/admin/realms/{realm}/logout-all", post(logout_all))
         .route(
             "/admin/realms/{realm}/sessions/{session}",
-            delete(delete_session::<S>),
+            delete(delete_session),
         )
         .route(
             "/admin/realms/{realm}/client-session-stats",
-            get(client_session_stats::<S>),
+            get(client_session_stats),
         )
         .route(
             "/admin/realms/{realm}/clear-realm-cache",
-            post(clear_realm_cache::<S>),
+            post(clear_realm_cache),
         )
         .route(
             "/admin/realms/{realm}/clear-user-cache",
-            post(clear_user_cache::<S>),
+            post(clear_user_cache),
         )
         .route(
             "/admin/realms/{realm}/clear-keys-cache",
-            post(clear_keys_cache::<S>),
+            post(clear_keys_cache),
         )
 }
 
@@ -77,24 +70,16 @@ struct SessionParams {
 }
 
 /// `GET /admin/serverinfo`: any authenticated administrator.
-async fn server_info<S>(admin: Admin, State(services): State<S>) -> impl IntoResponse
-where
-    Services: FromRef<S>,
-{
-    let _ = admin;
-    axum::Json(Services::from_ref(&services).admin_server_info())
+async fn server_info(_: Admin, State(services): State<Services>) -> impl IntoResponse {
+    axum::Json(services.admin_server_info())
 }
 
 /// `GET /admin/realms`.
-async fn list_realms<S>(
+async fn list_realms(
     admin: Admin,
-    State(services): State<S>,
+    State(services): State<Services>,
     AdminQuery(params): AdminQuery<ListParams>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
+) -> Result<impl IntoResponse, AdminError> {
     let realms = services
         .admin_list_realms(&admin.who, params.brief_representation.unwrap_or(false))
         .await?;
@@ -102,31 +87,23 @@ where
 }
 
 /// `POST /admin/realms`: 201 with the new realm's URL.
-async fn create_realm<S>(
+async fn create_realm(
     admin: Admin,
-    State(services): State<S>,
+    State(services): State<Services>,
     AdminJson(body): AdminJson<serde_json::Value>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
+) -> Result<impl IntoResponse, AdminError> {
     let rep = realm_body(body)?;
-    let services = Services::from_ref(&services);
     let realm = services.admin_create_realm(&admin.who, rep).await?;
     Ok(crate::created(&admin.ctx, realm.name.as_str()))
 }
 
 /// `GET /admin/realms/{realm}`: the full representation with `view-realm`; administrators with
 /// another role of the realm get Keycloak's short form (name, display names, brute-force flag).
-async fn get_realm<S>(
+async fn get_realm(
     admin: Admin,
-    State(services): State<S>,
+    State(services): State<Services>,
     Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
+) -> Result<impl IntoResponse, AdminError> {
     let realm = services.realm(&realm).await.map_err(realm_not_found)?;
     if admin.who.may(&realm, Permission::ViewRealm) {
         let rep = services.admin_realm_representation(&realm).await?;
@@ -175,144 +152,69 @@ fn realm_not_found(e: ServiceError) -> AdminError {
 }
 
 /// `PUT /admin/realms/{realm}`: 204.
-async fn update_realm<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
+async fn update_realm(
+    r: InRealm<need::ManageRealm>,
     AdminJson(body): AdminJson<serde_json::Value>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
+) -> Result<impl IntoResponse, AdminError> {
     let rep = realm_body(body)?;
-    services.admin_update_realm(&realm, rep).await?;
+    r.services.admin_update_realm(&r.realm, rep).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /admin/realms/{realm}`: 204.
-async fn delete_realm<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
-    services.admin_delete_realm(&realm).await?;
+async fn delete_realm(r: InRealm<need::ManageRealm>) -> Result<impl IntoResponse, AdminError> {
+    r.services.admin_delete_realm(&r.realm).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /admin/realms/{realm}/default-groups`.
-async fn default_groups<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewRealm)
-        .await?;
-    Ok(axum::Json(services.admin_default_groups(&realm).await?))
+async fn default_groups(r: InRealm<need::ViewRealm>) -> Result<impl IntoResponse, AdminError> {
+    Ok(axum::Json(r.services.admin_default_groups(&r.realm).await?))
 }
 
 /// `PUT /admin/realms/{realm}/default-groups/{group}`: 204.
-async fn add_default_group<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path((realm, group)): Path<(String, String)>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
-    services.admin_add_default_group(&realm, &group).await?;
+async fn add_default_group(
+    r: InRealm<need::ManageRealm>,
+    Path((_, group)): Path<(String, String)>,
+) -> Result<impl IntoResponse, AdminError> {
+    r.services.admin_add_default_group(&r.realm, &group).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /admin/realms/{realm}/default-groups/{group}`: 204.
-async fn remove_default_group<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path((realm, group)): Path<(String, String)>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
+async fn remove_default_group(
+    r: InRealm<need::ManageRealm>,
+    Path((_, group)): Path<(String, String)>,
+) -> Result<impl IntoResponse, AdminError> {
+    r.services
+        .admin_remove_default_group(&r.realm, &group)
         .await?;
-    services.admin_remove_default_group(&realm, &group).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /admin/realms/{realm}/keys`.
-async fn keys<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewRealm)
-        .await?;
-    Ok(axum::Json(services.admin_realm_keys(&realm).await?))
+async fn keys(r: InRealm<need::ViewRealm>) -> Result<impl IntoResponse, AdminError> {
+    Ok(axum::Json(r.services.admin_realm_keys(&r.realm).await?))
 }
 
 /// `POST /admin/realms/{realm}/logout-all`: Keycloak checks `manage-users`; answers its
 /// `GlobalRequestResult`, empty here (no legacy adapter to notify).
-async fn logout_all<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
-    services.admin_logout_all(&realm).await?;
+async fn logout_all(r: InRealm<need::ManageUsers>) -> Result<impl IntoResponse, AdminError> {
+    r.services.admin_logout_all(&r.realm).await?;
     Ok(axum::Json(json!({})))
 }
 
 /// `DELETE /admin/realms/{realm}/sessions/{session}?isOffline=`: 204, or 404 for a session
 /// that is not there.
-async fn delete_session<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path((realm, session)): Path<(String, String)>,
+async fn delete_session(
+    r: InRealm<need::ManageUsers>,
+    Path((_, session)): Path<(String, String)>,
     AdminQuery(params): AdminQuery<SessionParams>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageUsers)
-        .await?;
-    services
+) -> Result<impl IntoResponse, AdminError> {
+    r.services
         .admin_delete_session(
-            &admin.ctx,
-            &realm,
+            &r.ctx,
+            &r.realm,
             &session,
             params.is_offline.unwrap_or(false),
         )
@@ -321,73 +223,31 @@ where
 }
 
 /// `GET /admin/realms/{realm}/client-session-stats`.
-async fn client_session_stats<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewRealm)
-        .await?;
+async fn client_session_stats(
+    r: InRealm<need::ViewRealm>,
+) -> Result<impl IntoResponse, AdminError> {
     Ok(axum::Json(
-        services.admin_client_session_stats(&realm).await?,
+        r.services.admin_client_session_stats(&r.realm).await?,
     ))
 }
 
 /// `POST /admin/realms/{realm}/clear-realm-cache`: 204 for a caller with `manage-realm`.
 /// Gatehouse has no realm cache yet (every request reads realms from the database), so there
 /// is nothing to clear; the role is still checked, as Keycloak checks it.
-async fn clear_realm_cache<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+async fn clear_realm_cache(_: InRealm<need::ManageRealm>) -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 /// `POST /admin/realms/{realm}/clear-user-cache`: 204 for a caller with `manage-realm`.
 /// Gatehouse has no user cache yet (users are read from the database), so there is nothing to
 /// clear; the role is still checked, as Keycloak checks it.
-async fn clear_user_cache<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+async fn clear_user_cache(_: InRealm<need::ManageRealm>) -> StatusCode {
+    StatusCode::NO_CONTENT
 }
 
 /// `POST /admin/realms/{realm}/clear-keys-cache`: drops this node's parsed keys of the realm;
 /// 204.
-async fn clear_keys_cache<S>(
-    admin: Admin,
-    State(services): State<S>,
-    Path(realm): Path<String>,
-) -> Result<impl IntoResponse, AdminError>
-where
-    Services: FromRef<S>,
-{
-    let services = Services::from_ref(&services);
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ManageRealm)
-        .await?;
-    services.admin_clear_keys_cache(&realm);
-    Ok(StatusCode::NO_CONTENT)
+async fn clear_keys_cache(r: InRealm<need::ManageRealm>) -> StatusCode {
+    r.services.admin_clear_keys_cache(&r.realm);
+    StatusCode::NO_CONTENT
 }

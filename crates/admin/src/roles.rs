@@ -22,6 +22,7 @@ use gatehouse_services::{
 };
 use serde::Deserialize;
 
+use crate::auth::{InRealm, need};
 use crate::{Admin, AdminError, AdminJson, AdminQuery};
 
 type Answer = Result<Response, AdminError>;
@@ -341,71 +342,58 @@ async fn role_groups(
     Ok(Json(groups).into_response())
 }
 
-async fn mappings(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(p): Path<HashMap<String, String>>,
-) -> Answer {
+async fn mappings(r: InRealm<need::ViewUsers>, Path(p): Path<HashMap<String, String>>) -> Answer {
     let p = Params(p);
-    let realm = services
-        .admin_realm(&admin.who, p.realm(), Permission::ViewUsers)
-        .await?;
-    let all = services
-        .admin_role_mappings(&admin.who, &realm, &p.holder())
+    let all = r
+        .services
+        .admin_role_mappings(&r.who, &r.realm, &p.holder())
         .await?;
     Ok(Json(all).into_response())
 }
 
-async fn holder_roles(admin: Admin, services: Services, p: Params, view: MappingView) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, p.realm(), Permission::ViewUsers)
-        .await?;
-    let roles = services
-        .admin_holder_roles(&admin.who, &realm, &p.holder(), &p.container(), view)
+async fn holder_roles(r: InRealm<need::ViewUsers>, p: Params, view: MappingView) -> Answer {
+    let roles = r
+        .services
+        .admin_holder_roles(&r.who, &r.realm, &p.holder(), &p.container(), view)
         .await?;
     Ok(Json(roles).into_response())
 }
 
 async fn direct_mappings(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewUsers>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Answer {
-    holder_roles(admin, services, Params(p), MappingView::Direct).await
+    holder_roles(r, Params(p), MappingView::Direct).await
 }
 
 async fn available_mappings(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewUsers>,
     Path(p): Path<HashMap<String, String>>,
 ) -> Answer {
-    holder_roles(admin, services, Params(p), MappingView::Available).await
+    holder_roles(r, Params(p), MappingView::Available).await
 }
 
 async fn effective_mappings(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ViewUsers>,
     Path(p): Path<HashMap<String, String>>,
     AdminQuery(q): AdminQuery<BriefQuery>,
 ) -> Answer {
     let brief = q.brief_representation.unwrap_or(true);
-    holder_roles(admin, services, Params(p), MappingView::Effective { brief }).await
+    holder_roles(r, Params(p), MappingView::Effective { brief }).await
 }
 
 async fn add_mappings(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ManageUsers>,
     Path(p): Path<HashMap<String, String>>,
     AdminJson(roles): AdminJson<Vec<RoleRepresentation>>,
 ) -> Answer {
-    change_mappings(admin, services, Params(p), Some(roles), true).await
+    change_mappings(r, Params(p), Some(roles), true).await
 }
 
 /// `DELETE` with a list of roles, or without a body (Keycloak then removes every mapping of the
 /// realm or client).
 async fn remove_mappings(
-    admin: Admin,
-    State(services): State<Services>,
+    r: InRealm<need::ManageUsers>,
     Path(p): Path<HashMap<String, String>>,
     body: Bytes,
 ) -> Answer {
@@ -416,23 +404,19 @@ async fn remove_mappings(
             .map_err(|e| AdminError::BadRequest(format!("Failed to parse the JSON body: {e}")))?;
         Some(roles)
     };
-    change_mappings(admin, services, Params(p), roles, false).await
+    change_mappings(r, Params(p), roles, false).await
 }
 
 async fn change_mappings(
-    admin: Admin,
-    services: Services,
+    r: InRealm<need::ManageUsers>,
     p: Params,
     roles: Option<Vec<RoleRepresentation>>,
     grant: bool,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, p.realm(), Permission::ManageUsers)
-        .await?;
-    services
+    r.services
         .admin_change_mappings(
-            &admin.who,
-            &realm,
+            &r.who,
+            &r.realm,
             &p.holder(),
             &p.container(),
             roles.as_deref(),

@@ -1,17 +1,18 @@
 //! Admin REST API: users (`/admin/realms/{realm}/users...`), their credentials and sessions,
 //! and the member listings of groups and roles, which render users.
 
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, Path};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use gatehouse_model::rep::user::{CredentialRepresentation, UserRepresentation};
-use gatehouse_services::{Permission, ServiceError, Services, UserRefusal, UserSearch, UserWrite};
+use gatehouse_services::{ServiceError, Services, UserRefusal, UserSearch, UserWrite};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::{Admin, AdminError, AdminJson, AdminQuery};
+use crate::auth::{InRealm, need};
+use crate::{AdminError, AdminJson, AdminQuery};
 
 type Answer = Result<Response, AdminError>;
 
@@ -139,245 +140,171 @@ where
 }
 
 /// `GET /users`.
-async fn list_users(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
-    AdminQuery(q): AdminQuery<UsersQuery>,
-) -> Answer {
+async fn list_users(r: InRealm<need::QueryUsers>, AdminQuery(q): AdminQuery<UsersQuery>) -> Answer {
     let search: UserSearch = q.into();
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let users = services
-        .admin_search_users(&admin.who, &realm, &search)
+    let users = r
+        .services
+        .admin_search_users(&r.who, &r.realm, &search)
         .await?;
     Ok(Json(users).into_response())
 }
 
 /// `GET /users/count`.
 async fn count_users(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm): Path<String>,
+    r: InRealm<need::QueryUsers>,
     AdminQuery(q): AdminQuery<UsersQuery>,
 ) -> Answer {
     let search: UserSearch = q.into();
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let count = services
-        .admin_count_users(&admin.who, &realm, &search)
+    let count = r
+        .services
+        .admin_count_users(&r.who, &r.realm, &search)
         .await?;
     Ok(Json(count).into_response())
 }
 
 /// `POST /users`: 201 with the new user's URL.
 async fn create_user(
-    admin: Admin,
-    State(services): State<Services>,
-    Path(realm_name): Path<String>,
+    r: InRealm<need::ManageUsers>,
     AdminJson(rep): AdminJson<UserRepresentation>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm_name, Permission::ManageUsers)
-        .await?;
-    Ok(match services.admin_create_user(&realm, &rep).await? {
-        Ok(id) => crate::created(&admin.ctx, &format!("{}/users/{id}", realm.name)),
+    Ok(match r.services.admin_create_user(&r.realm, &rep).await? {
+        Ok(id) => crate::created(&r.ctx, &format!("{}/users/{id}", r.realm.name)),
         Err(refusal) => refused(&refusal),
     })
 }
 
 /// `GET /users/{id}`.
-async fn get_user(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
-) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let rep = services.admin_get_user(&admin.who, &realm, &id).await?;
+async fn get_user(r: InRealm<need::QueryUsers>, Path((_, id)): Path<(String, String)>) -> Answer {
+    let rep = r.services.admin_get_user(&r.who, &r.realm, &id).await?;
     Ok(Json(rep).into_response())
 }
 
 /// `PUT /users/{id}`: 204.
 async fn update_user(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(rep): AdminJson<UserRepresentation>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let result = services
-        .admin_update_user(&admin.who, &realm, &id, &rep)
+    let result = r
+        .services
+        .admin_update_user(&r.who, &r.realm, &id, &rep)
         .await?;
     Ok(written(result, StatusCode::NO_CONTENT))
 }
 
 /// `DELETE /users/{id}`: 204.
 async fn delete_user(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    services.admin_delete_user(&admin.who, &realm, &id).await?;
+    r.services.admin_delete_user(&r.who, &r.realm, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `PUT /users/{id}/reset-password`: 204.
 async fn reset_password(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminJson(cred): AdminJson<CredentialRepresentation>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let result = services
-        .admin_reset_password(&admin.who, &realm, &id, &cred)
+    let result = r
+        .services
+        .admin_reset_password(&r.who, &r.realm, &id, &cred)
         .await?;
     Ok(written(result, StatusCode::NO_CONTENT))
 }
 
 /// `GET /users/{id}/credentials`.
 async fn credentials(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let list = services
-        .admin_user_credentials(&admin.who, &realm, &id)
+    let list = r
+        .services
+        .admin_user_credentials(&r.who, &r.realm, &id)
         .await?;
     Ok(Json(list).into_response())
 }
 
 /// `DELETE /users/{id}/credentials/{credentialId}`: 204.
 async fn delete_credential(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, credential)): Path<(String, String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id, credential)): Path<(String, String, String)>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    services
-        .admin_delete_credential(&admin.who, &realm, &id, &credential)
+    r.services
+        .admin_delete_credential(&r.who, &r.realm, &id, &credential)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `PUT /users/{id}/credentials/{credentialId}/userLabel` with a `text/plain` body: 204.
 async fn set_credential_label(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, credential)): Path<(String, String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id, credential)): Path<(String, String, String)>,
     label: String,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    services
-        .admin_set_credential_label(&admin.who, &realm, &id, &credential, &label)
+    r.services
+        .admin_set_credential_label(&r.who, &r.realm, &id, &credential, &label)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /users/{id}/sessions`.
-async fn sessions(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
-) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let list = services
-        .admin_user_sessions(&admin.who, &realm, &id)
+async fn sessions(r: InRealm<need::QueryUsers>, Path((_, id)): Path<(String, String)>) -> Answer {
+    let list = r
+        .services
+        .admin_user_sessions(&r.who, &r.realm, &id)
         .await?;
     Ok(Json(list).into_response())
 }
 
 /// `GET /users/{id}/offline-sessions/{clientUuid}`.
 async fn offline_sessions(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id, client)): Path<(String, String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id, client)): Path<(String, String, String)>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let list = services
-        .admin_user_offline_sessions(&admin.who, &realm, &id, &client)
+    let list = r
+        .services
+        .admin_user_offline_sessions(&r.who, &r.realm, &id, &client)
         .await?;
     Ok(Json(list).into_response())
 }
 
 /// `POST /users/{id}/logout`: 204.
-async fn logout(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
-) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    services
-        .admin_logout_user(&admin.ctx, &admin.who, &realm, &id)
+async fn logout(r: InRealm<need::QueryUsers>, Path((_, id)): Path<(String, String)>) -> Answer {
+    r.services
+        .admin_logout_user(&r.ctx, &r.who, &r.realm, &id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /users/{id}/federated-identity`: always empty until identity brokering exists.
 async fn federated_identity(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, id)): Path<(String, String)>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    services.admin_check_user(&admin.who, &realm, &id).await?;
+    r.services.admin_check_user(&r.who, &r.realm, &id).await?;
     Ok(Json(json!([])).into_response())
 }
 
 /// `GET /users/{id}/consents`: always empty, as consent is not implemented (no client can
 /// hold one) and offline tokens are listed per client under `offline-sessions`.
-async fn consents(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
-) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    services.admin_check_user(&admin.who, &realm, &id).await?;
+async fn consents(r: InRealm<need::QueryUsers>, Path((_, id)): Path<(String, String)>) -> Answer {
+    r.services.admin_check_user(&r.who, &r.realm, &id).await?;
     Ok(Json(json!([])).into_response())
 }
 
 /// `GET /groups/{id}/members`: the group's direct members; viewing members needs
 /// `view-users`, as Keycloak's `requireViewMembers`.
 async fn group_members(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, id)): Path<(String, String)>,
+    r: InRealm<need::ViewUsers>,
+    Path((_, id)): Path<(String, String)>,
     AdminQuery(q): AdminQuery<MembersQuery>,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::ViewUsers)
-        .await?;
-    let list = services
+    let list = r
+        .services
         .admin_group_members(
-            &realm,
+            &r.realm,
             &id,
             q.first,
             q.max,
@@ -389,39 +316,33 @@ async fn group_members(
 
 /// `GET /roles/{role-name}/users`.
 async fn realm_role_users(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, role)): Path<(String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, role)): Path<(String, String)>,
     AdminQuery(q): AdminQuery<MembersQuery>,
 ) -> Answer {
-    role_users(admin, services, realm, None, role, q).await
+    role_users(r, None, role, q).await
 }
 
 /// `GET /clients/{id}/roles/{role-name}/users`.
 async fn client_role_users(
-    admin: Admin,
-    State(services): State<Services>,
-    Path((realm, client, role)): Path<(String, String, String)>,
+    r: InRealm<need::QueryUsers>,
+    Path((_, client, role)): Path<(String, String, String)>,
     AdminQuery(q): AdminQuery<MembersQuery>,
 ) -> Answer {
-    role_users(admin, services, realm, Some(client), role, q).await
+    role_users(r, Some(client), role, q).await
 }
 
 async fn role_users(
-    admin: Admin,
-    services: Services,
-    realm: String,
+    r: InRealm<need::QueryUsers>,
     client: Option<String>,
     role: String,
     q: MembersQuery,
 ) -> Answer {
-    let realm = services
-        .admin_realm(&admin.who, &realm, Permission::QueryUsers)
-        .await?;
-    let list = services
+    let list = r
+        .services
         .admin_role_users(
-            &admin.who,
-            &realm,
+            &r.who,
+            &r.realm,
             client.as_deref(),
             &role,
             q.first,
