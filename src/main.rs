@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_config::{Config, ConfigError, DbKind, LogOutput, Mode};
 use gatehouse_server::{AppState, Readiness};
-use gatehouse_services::{AdminCreated, Services};
+use gatehouse_services::{AdminCreated, Features, Services};
 use gatehouse_store::{ConnectOptions, DbSettings, Store};
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -204,7 +204,9 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
             "The dev-file database is for development only: use --db postgres in production, and for more than one node"
         );
     }
-    let services = Services::new(store.clone());
+    let services = Services::new(store.clone()).with_features(Features {
+        impersonation: config.feature_enabled("impersonation"),
+    });
     let master = services
         .ensure_master_realm()
         .await

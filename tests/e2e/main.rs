@@ -5,6 +5,7 @@
 mod admin_api;
 mod admin_clients;
 mod admin_groups_roles;
+mod admin_impersonation;
 mod admin_keys;
 mod admin_partial;
 mod admin_realms;

@@ -121,6 +121,10 @@ where
         )
         .route("/admin/realms/{realm}/users/{id}/logout", post(logout))
         .route(
+            "/admin/realms/{realm}/users/{id}/impersonation",
+            post(impersonate),
+        )
+        .route(
             "/admin/realms/{realm}/users/{id}/federated-identity",
             get(federated_identity),
         )
@@ -268,6 +272,29 @@ async fn offline_sessions(
         .admin_user_offline_sessions(&r.who, &r.realm, &id, &client)
         .await?;
     Ok(Json(list).into_response())
+}
+
+/// `POST /users/{id}/impersonation` (the realm's `impersonation` role; 400 when the feature is
+/// off): `{"sameRealm": .., "redirect": <a one-minute link that signs a browser in as the user>}`.
+async fn impersonate(
+    admin: crate::Admin,
+    axum::extract::State(services): axum::extract::State<Services>,
+    Path((realm, id)): Path<(String, String)>,
+) -> Answer {
+    let realm = services
+        .admin_realm(
+            &admin.who,
+            &realm,
+            gatehouse_services::Permission::Impersonation,
+        )
+        .await?;
+    let started = services
+        .admin_impersonate(&admin.ctx, &admin.who, &realm, &id)
+        .await?;
+    Ok(
+        Json(json!({"sameRealm": started.same_realm, "redirect": started.redirect}))
+            .into_response(),
+    )
 }
 
 /// `POST /users/{id}/logout`: 204.

@@ -134,11 +134,23 @@ pub fn info_page(
     key: &str,
     headers: &HeaderMap,
 ) -> Response {
+    info_page_with(themes, ctx, realm, key, &[], headers)
+}
+
+/// An information page whose message takes arguments (`{0}`, `{1}` in the bundle).
+pub fn info_page_with(
+    themes: &Themes,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    key: &str,
+    args: &[String],
+    headers: &HeaderMap,
+) -> Response {
     let locale = themes.locale(None, accept_language(headers));
     let ctx_json = json!({
         "realm": realm_json(realm),
         "url": {"resourcesPath": resources_path(themes, ctx)},
-        "message": {"type": "success", "summary": themes.msg(locale, key, &[])},
+        "message": {"type": "success", "summary": themes.msg(locale, key, args)},
         "skipLink": true,
         "locale": locale_json(themes, locale),
     });
@@ -225,6 +237,50 @@ pub async fn show(
         Ok(Some(page)) => login_page(&state, &ctx, &realm, &page, None, &headers),
         Ok(None) => expired(&state.themes, &ctx, &realm, &headers),
         Err(e) => failure(&state.themes, &ctx, &realm, &headers, e),
+    }
+}
+
+/// `GET login-actions/action-token?key=..`: an impersonation link from the admin API. The
+/// browser that follows it is signed in as the user (SSO cookies) and told so; an expired,
+/// used or forged link gets Keycloak's "action expired" page.
+pub async fn action_token(
+    State(services): State<Services>,
+    State(state): State<LoginState>,
+    Path(realm): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    Extension(ctx): Extension<RequestCtx>,
+    headers: HeaderMap,
+) -> Response {
+    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
+        Ok(realm) => realm,
+        Err(page) => return page,
+    };
+    let Some(key) = query.get("key") else {
+        return expired(&state.themes, &ctx, &realm, &headers);
+    };
+    match services.follow_impersonation(&ctx, &realm, key).await {
+        Ok(done) => {
+            let args = [done.username, done.impersonator];
+            let mut response = info_page_with(
+                &state.themes,
+                &ctx,
+                &realm,
+                "impersonationSignedIn",
+                &args,
+                &headers,
+            );
+            let https = ctx.frontend.starts_with("https://");
+            for cookie in
+                crate::cookies::sso_cookies(&done.cookies, &realm_path(&ctx, &realm), https)
+            {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
+            }
+            response
+        }
+        Err(gatehouse_services::OAuthError::Service(e)) => {
+            failure(&state.themes, &ctx, &realm, &headers, e)
+        }
+        Err(_) => expired(&state.themes, &ctx, &realm, &headers),
     }
 }
 

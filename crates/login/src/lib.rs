@@ -8,7 +8,9 @@ mod actions;
 mod cookies;
 mod theme;
 
-pub use actions::{deliver, error_page, info_page, login_page, logout_confirm_page, realm_path};
+pub use actions::{
+    deliver, error_page, info_page, info_page_with, login_page, logout_confirm_page, realm_path,
+};
 pub use cookies::{
     AUTH_SESSION_ID, KEYCLOAK_IDENTITY, KEYCLOAK_SESSION, auth_session_cookie, clear_sso_cookies,
     cookie_value, sso_cookies,
@@ -47,6 +49,10 @@ where
         .route(
             "/realms/{realm}/login-actions/required-action",
             get(actions::show_required_action).post(actions::submit_required_action),
+        )
+        .route(
+            "/realms/{realm}/login-actions/action-token",
+            get(actions::action_token),
         )
         .route(
             "/resources/{version}/login/{theme}/{*path}",

@@ -13,6 +13,7 @@ mod clients;
 mod ctx;
 mod error;
 mod hashing;
+mod impersonation;
 mod keys;
 mod login;
 mod oauth_error;
@@ -33,6 +34,7 @@ pub use claims::Target;
 pub use ctx::RequestCtx;
 pub use error::ServiceError;
 pub use hashing::Hasher;
+pub use impersonation::{Impersonated, ImpersonationStarted};
 pub use keys::RealmKeys;
 pub use login::{
     AuthFailure, AuthRequest, LoginPage, LoginResult, Redirect, ResponseMode, Started,
@@ -62,6 +64,24 @@ pub struct Services {
     started_millis: i64,
     /// Key sets of clients that publish them at a URL, fetched through `outbound`.
     client_keys: std::sync::Arc<client_keys::ClientKeys>,
+    /// Which of Keycloak's optional features are on.
+    features: Features,
+}
+
+/// Keycloak features that change what the services layer does (`--features`,
+/// `--features-disabled`); those it does not list are not implemented yet.
+#[derive(Debug, Clone, Copy)]
+pub struct Features {
+    /// `impersonation` (on by default, as in Keycloak).
+    pub impersonation: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            impersonation: true,
+        }
+    }
 }
 
 impl Services {
@@ -77,8 +97,15 @@ impl Services {
                 .build()
                 .unwrap_or_default(),
             client_keys: Default::default(),
+            features: Features::default(),
             started_millis: now_millis(),
         }
+    }
+
+    /// The same services with `features` switched as the configuration says.
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
     }
 
     /// The store, for the health and metrics of the edge (pool use, ping).

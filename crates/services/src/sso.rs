@@ -56,7 +56,10 @@ fn internal(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Internal(e.to_string())
 }
 
-fn sign_hs512(keys: &RealmKeys, claims: &Map<String, Value>) -> Result<String, ServiceError> {
+pub(crate) fn sign_hs512(
+    keys: &RealmKeys,
+    claims: &Map<String, Value>,
+) -> Result<String, ServiceError> {
     let key = keys
         .signer(Algorithm::HS512)
         .ok_or_else(|| internal("realm has no HS512 key"))?;

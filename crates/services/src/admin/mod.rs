@@ -99,6 +99,8 @@ pub struct AdminIdentity {
     pub user_id: UserId,
     /// The client the token was issued to (`azp`).
     pub client_id: ClientId,
+    /// The token's SSO session (`sid`), when it has one.
+    pub session: Option<gatehouse_model::UserSessionId>,
     realm_roles: BTreeSet<String>,
     client_roles: BTreeMap<String, BTreeSet<String>>,
 }
@@ -220,11 +222,16 @@ impl Services {
         } else {
             roles_from_claims(&claims)
         };
+        let session = claims
+            .get("sid")
+            .and_then(Value::as_str)
+            .map(gatehouse_model::UserSessionId::from);
         Ok(AdminIdentity {
             realm_id: realm.id,
             realm_name: realm.name,
             user_id,
             client_id,
+            session,
             realm_roles,
             client_roles,
         })
@@ -284,6 +291,7 @@ mod tests {
             realm_name: RealmName::new(realm).expect("name"),
             user_id: UserId::from("u"),
             client_id: ClientId::new("admin-cli"),
+            session: None,
             realm_roles: BTreeSet::new(),
             client_roles: clients
                 .iter()

@@ -955,6 +955,7 @@ mod tests {
             realm_name: RealmName::new(realm).expect("name"),
             user_id: UserId::from("u"),
             client_id: ClientId::new("admin-cli"),
+            session: None,
             realm_roles: realm_roles.iter().map(|r| (*r).to_owned()).collect(),
             client_roles: clients
                 .iter()
