@@ -975,3 +975,180 @@ async fn logout_notifies_clients_on_the_back_channel() {
     );
     node.stop();
 }
+
+/// The parameters of a redirect's fragment.
+fn fragment(url: &str) -> std::collections::BTreeMap<String, String> {
+    let frag = url.split_once('#').map(|(_, f)| f).unwrap_or_default();
+    form_urlencoded::parse(frag.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn implicit_and_hybrid_flows_for_clients_that_enable_them() {
+    use gatehouse_crypto::jose::{Algorithm, half_hash};
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["start-dev", "--http-port", "0"], &ADMIN);
+    register_client(&Db::sqlite(), dir.path(), "spa", |c| {
+        c.secret = Some("spa-secret".into());
+        c.redirect_uris = vec![CALLBACK.into()];
+        c.implicit_flow_enabled = true;
+    })
+    .await;
+    register_webapp(dir.path()).await;
+    let auth = |client: &str, response_type: &str, extra: &[(&str, &str)]| {
+        let mut url =
+            reqwest::Url::parse(&node.url("/realms/master/protocol/openid-connect/auth")).unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", client)
+            .append_pair("redirect_uri", CALLBACK)
+            .append_pair("response_type", response_type)
+            .append_pair("scope", "openid")
+            .append_pair("state", "st-1");
+        for (k, v) in extra {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        url.to_string()
+    };
+
+    // Implicit: tokens in the fragment, never a code or a refresh token.
+    let browser = client();
+    let location = sign_in(
+        &browser,
+        &auth("spa", "id_token token", &[("nonce", "n-1")]),
+        "admin",
+        "Admin-Pass-1",
+    )
+    .await;
+    assert!(location.starts_with(&format!("{CALLBACK}#")), "{location}");
+    let f = fragment(&location);
+    assert_eq!(f["state"], "st-1");
+    assert_eq!(f["token_type"], "Bearer");
+    assert_eq!(f["expires_in"], "900", "the realm's implicit-flow lifespan");
+    assert!(
+        !f.contains_key("code") && !f.contains_key("refresh_token"),
+        "{f:?}"
+    );
+    let access = &f["access_token"];
+    let id = jwt_claims(&f["id_token"]);
+    assert_eq!(id["nonce"], "n-1");
+    assert_eq!(
+        id["at_hash"],
+        half_hash(Algorithm::RS256, access.as_bytes())
+    );
+    assert!(id.get("c_hash").is_none());
+    let userinfo = client()
+        .get(node.url("/realms/master/protocol/openid-connect/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 200);
+
+    // Hybrid, through single sign-on: a code and an ID token bound to it; the code still
+    // goes through the token endpoint.
+    let sso = browser
+        .get(auth("spa", "code id_token", &[("nonce", "n-2")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sso.status(), 302);
+    let location = sso.headers()["location"].to_str().unwrap().to_owned();
+    let f = fragment(&location);
+    let code = f["code"].clone();
+    let id = jwt_claims(&f["id_token"]);
+    assert_eq!(id["c_hash"], half_hash(Algorithm::RS256, code.as_bytes()));
+    assert!(id.get("at_hash").is_none() && !f.contains_key("access_token"));
+    let exchanged = client()
+        .post(node.url("/realms/master/protocol/openid-connect/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", "spa"),
+            ("client_secret", "spa-secret"),
+            ("redirect_uri", CALLBACK),
+            ("code", &code),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(exchanged.status(), 200);
+
+    // What Keycloak refuses, sent back to the redirect URI as OAuth errors.
+    for (client_id, response_type, extra, error, description) in [
+        (
+            "spa",
+            "token",
+            vec![],
+            "unsupported_response_type",
+            "response_type",
+        ),
+        (
+            "spa",
+            "id_token",
+            vec![],
+            "invalid_request",
+            "Missing parameter: nonce",
+        ),
+        (
+            "spa",
+            "id_token",
+            vec![("nonce", "n"), ("response_mode", "query")],
+            "invalid_request",
+            "Response_mode 'query' not allowed for implicit or hybrid flow",
+        ),
+        (
+            "webapp",
+            "code id_token",
+            vec![("nonce", "n")],
+            "unauthorized_client",
+            "Implicit flow is disabled for the client.",
+        ),
+    ] {
+        let res = client()
+            .get(auth(client_id, response_type, &extra))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 302, "{response_type}");
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        let params = if location.contains('#') {
+            fragment(&location)
+        } else {
+            form_urlencoded::parse(location.split_once('?').unwrap().1.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        };
+        assert_eq!(params["error"], error, "{response_type}: {location}");
+        assert!(
+            params["error_description"].contains(description),
+            "{response_type}: {location}"
+        );
+    }
+    let discovery: serde_json::Value = client()
+        .get(node.url("/realms/master/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        discovery["response_types_supported"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "code id_token token")
+    );
+    node.stop();
+}

@@ -169,7 +169,7 @@ pub async fn discovery(
         "check_session_iframe": format!("{issuer}/protocol/openid-connect/login-status-iframe.html"),
         "grant_types_supported": ["authorization_code", "client_credentials", "password", "refresh_token"],
         "acr_values_supported": ["0", "1"],
-        "response_types_supported": ["code"],
+        "response_types_supported": ["code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["public"],
         "prompt_values_supported": ["none", "login"],

@@ -257,7 +257,11 @@ impl Services {
                 }
             }
         };
+        let response_type = request.get("response_type").map(ResponseType::parse);
+        // Implicit and hybrid responses carry tokens, which never go in a query string.
+        let front_channel = matches!(response_type, Some(Some(t)) if t.implicit_or_hybrid());
         let mode = match request.get("response_mode") {
+            None if front_channel => ResponseMode::Fragment,
             None | Some("query") => ResponseMode::Query,
             Some("fragment") => ResponseMode::Fragment,
             Some("form_post") => ResponseMode::FormPost,
@@ -282,21 +286,39 @@ impl Services {
                 description,
             )
         };
-        match request.get("response_type") {
+        let response_type = match response_type {
             None => return Err(fail("invalid_request", "Missing parameter: response_type")),
-            Some("code") => {}
-            Some(_) => {
+            Some(None) => {
                 return Err(fail(
                     "unsupported_response_type",
                     "Client is not allowed to initiate browser login with given response_type.",
                 ));
             }
-        }
-        if !client.standard_flow_enabled {
+            Some(Some(t)) => t,
+        };
+        if response_type.code && !client.standard_flow_enabled {
             return Err(fail(
                 "unauthorized_client",
                 "Client is not allowed to initiate browser login with given response_type. Standard flow is disabled for the client.",
             ));
+        }
+        if response_type.implicit_or_hybrid() {
+            if !client.implicit_flow_enabled {
+                return Err(fail(
+                    "unauthorized_client",
+                    "Client is not allowed to initiate browser login with given response_type. Implicit flow is disabled for the client.",
+                ));
+            }
+            if matches!(mode, ResponseMode::Query) {
+                return Err(fail(
+                    "invalid_request",
+                    "Response_mode 'query' not allowed for implicit or hybrid flow",
+                ));
+            }
+            // The ID token of an implicit or hybrid response must be bound to the request.
+            if response_type.id_token && request.get("nonce").is_none() {
+                return Err(fail("invalid_request", "Missing parameter: nonce"));
+            }
         }
         let method = match (
             request.get("code_challenge"),
@@ -376,7 +398,7 @@ impl Services {
                 }
                 // Single sign-on: no password, so the authentication level is "0".
                 let mut tx = self.store().begin().await?;
-                let redirect = issue_code(
+                let mut redirect = issue_code(
                     &mut tx,
                     ctx,
                     realm,
@@ -388,6 +410,17 @@ impl Services {
                 )
                 .await?;
                 tx.commit().await?;
+                self.front_channel_tokens(
+                    ctx,
+                    realm,
+                    &client,
+                    &session.id,
+                    &sso_params,
+                    "0",
+                    now,
+                    &mut redirect,
+                )
+                .await?;
                 return Ok(Started::SignedIn(redirect));
             }
         }
@@ -406,6 +439,7 @@ impl Services {
         params.insert("redirect_uri".to_owned(), redirect_uri);
         params.insert("response_mode".to_owned(), mode_name(&mode).to_owned());
         for name in [
+            "response_type",
             "state",
             "nonce",
             "scope",
@@ -745,7 +779,7 @@ impl Services {
             notes,
         })
         .await?;
-        let redirect = issue_code(
+        let mut redirect = issue_code(
             &mut tx,
             ctx,
             realm,
@@ -757,6 +791,17 @@ impl Services {
         )
         .await?;
         tx.commit().await?;
+        self.front_channel_tokens(
+            ctx,
+            realm,
+            client,
+            &user_session,
+            &session.params,
+            "1",
+            now,
+            &mut redirect,
+        )
+        .await?;
         let keys = self.realm_keys(realm).await?;
         let sso = crate::sso::identity_cookie(ctx, realm, &keys, &user.id, &user_session, now)?;
         Ok(LoginResult::Done { redirect, sso })
@@ -880,6 +925,139 @@ impl Services {
     }
 }
 
+/// A `response_type`: which of a code, an ID token and an access token the authorization
+/// response carries. Keycloak accepts `code`, `id_token`, `id_token token`, `code id_token`,
+/// `code token` and `code id_token token` in any order, and refuses `token` alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ResponseType {
+    code: bool,
+    id_token: bool,
+    token: bool,
+}
+
+impl ResponseType {
+    fn parse(value: &str) -> Option<ResponseType> {
+        let mut t = ResponseType {
+            code: false,
+            id_token: false,
+            token: false,
+        };
+        for part in value.split(' ').filter(|p| !p.is_empty()) {
+            let flag = match part {
+                "code" => &mut t.code,
+                "id_token" => &mut t.id_token,
+                "token" => &mut t.token,
+                _ => return None,
+            };
+            if std::mem::replace(flag, true) {
+                return None;
+            }
+        }
+        let only_token = t.token && !t.code && !t.id_token;
+        (t.code || t.id_token || t.token)
+            .then_some(t)
+            .filter(|_| !only_token)
+    }
+
+    /// The response type an authentication session was opened with (`code` when absent).
+    fn of(params: &BTreeMap<String, String>) -> ResponseType {
+        params
+            .get("response_type")
+            .and_then(|v| ResponseType::parse(v))
+            .unwrap_or(ResponseType {
+                code: true,
+                id_token: false,
+                token: false,
+            })
+    }
+
+    fn implicit_or_hybrid(self) -> bool {
+        self.id_token || self.token
+    }
+}
+
+impl Services {
+    /// Adds the tokens of an implicit or hybrid response to `redirect` (nothing for `code`):
+    /// `access_token`, `token_type`, `expires_in` and `id_token`, signed as the token endpoint
+    /// signs them, outside any transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn front_channel_tokens(
+        &self,
+        ctx: &RequestCtx,
+        realm: &Realm,
+        client: &Client,
+        user_session: &UserSessionId,
+        request: &BTreeMap<String, String>,
+        acr: &str,
+        now: i64,
+        redirect: &mut Redirect,
+    ) -> Result<(), ServiceError> {
+        let flow = ResponseType::of(request);
+        if !flow.implicit_or_hybrid() {
+            return Ok(());
+        }
+        let keys = self.issuing_keys(realm, client).await?;
+        let mut tx = self.store().begin_read().await?;
+        let session = tx
+            .user_session(user_session, false)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("user session".into()))?;
+        let user = tx
+            .user_by_id(&session.user_id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("user".into()))?;
+        let plan = crate::tokens::ScopePlan::resolve(
+            &mut tx,
+            client,
+            request.get("scope").map(String::as_str),
+        )
+        .await
+        .map_err(service)?;
+        let subject = crate::tokens::SubjectData::load(&mut tx, &user, client)
+            .await
+            .map_err(service)?;
+        tx.rollback().await?;
+        let issue = crate::tokens::Issue {
+            ctx,
+            realm,
+            client,
+            user: &user,
+            subject: &subject,
+            plan: &plan,
+            session: Some(crate::tokens::SessionRef {
+                id: user_session,
+                started: session.started,
+                offline: false,
+                notes: &session.notes,
+                acr,
+            }),
+            nonce: request.get("nonce").map(String::as_str),
+            now,
+        };
+        let code = redirect
+            .params
+            .iter()
+            .find(|(k, _)| k == "code")
+            .map(|(_, v)| v.clone());
+        let tokens = issue
+            .front_channel(&keys, flow.token, flow.id_token, code.as_deref())
+            .map_err(service)?;
+        if let Some(access) = tokens.access_token {
+            redirect.params.push(("access_token".to_owned(), access));
+            redirect
+                .params
+                .push(("token_type".to_owned(), "Bearer".to_owned()));
+            redirect
+                .params
+                .push(("expires_in".to_owned(), tokens.expires_in.to_string()));
+        }
+        if let Some(id) = tokens.id_token {
+            redirect.params.push(("id_token".to_owned(), id));
+        }
+        Ok(())
+    }
+}
+
 /// An OAuth error delivered to the client's (validated) redirect URI, with `iss` (RFC 9207).
 fn error_redirect(
     issuer: String,
@@ -964,6 +1142,42 @@ pub(crate) async fn issue_code(
         refresh_token_use_count: 0,
     })
     .await?;
+    let mut params = Vec::new();
+    if ResponseType::of(request).code {
+        params.push((
+            "code".to_owned(),
+            new_code(tx, realm, client, user_session, request, acr, now).await?,
+        ));
+    }
+    if let Some(state) = param("state") {
+        params.push(("state".to_owned(), state));
+    }
+    params.push(("session_state".to_owned(), user_session.to_string()));
+    params.push(("iss".to_owned(), ctx.issuer(realm.name.as_str())));
+    let mode = match param("response_mode").as_deref() {
+        Some("fragment") => ResponseMode::Fragment,
+        Some("form_post") => ResponseMode::FormPost,
+        _ => ResponseMode::Query,
+    };
+    Ok(Redirect {
+        redirect_uri: param("redirect_uri").unwrap_or_default(),
+        mode,
+        params,
+    })
+}
+
+/// Stores a fresh single-use authorization code for the session and returns it.
+#[allow(clippy::too_many_arguments)]
+async fn new_code(
+    tx: &mut gatehouse_store::Tx,
+    realm: &Realm,
+    client: &Client,
+    user_session: &UserSessionId,
+    request: &BTreeMap<String, String>,
+    acr: &str,
+    now: i64,
+) -> Result<String, ServiceError> {
+    let param = |k: &str| request.get(k).cloned();
     let code = gatehouse_crypto::random_secret(32);
     let mut data = BTreeMap::new();
     for key in [
@@ -988,20 +1202,5 @@ pub(crate) async fn issue_code(
         data,
     })
     .await?;
-    let mut params = vec![("code".to_owned(), code)];
-    if let Some(state) = param("state") {
-        params.push(("state".to_owned(), state));
-    }
-    params.push(("session_state".to_owned(), user_session.to_string()));
-    params.push(("iss".to_owned(), ctx.issuer(realm.name.as_str())));
-    let mode = match param("response_mode").as_deref() {
-        Some("fragment") => ResponseMode::Fragment,
-        Some("form_post") => ResponseMode::FormPost,
-        _ => ResponseMode::Query,
-    };
-    Ok(Redirect {
-        redirect_uri: param("redirect_uri").unwrap_or_default(),
-        mode,
-        params,
-    })
+    Ok(code)
 }

@@ -1051,6 +1051,13 @@ pub(crate) struct SessionRef<'a> {
     pub(crate) acr: &'a str,
 }
 
+/// Tokens delivered in an authorization response (implicit and hybrid flows).
+pub(crate) struct FrontChannel {
+    pub(crate) access_token: Option<String>,
+    pub(crate) id_token: Option<String>,
+    pub(crate) expires_in: i64,
+}
+
 /// One issuance: everything the token documents are made from.
 pub(crate) struct Issue<'a> {
     pub(crate) ctx: &'a RequestCtx,
@@ -1091,7 +1098,7 @@ impl Issue<'_> {
         let id_token = if self.plan.openid {
             Some(sign(
                 signer,
-                &self.id_claims(exp, &access_token, signer.algorithm()),
+                &self.id_claims(exp, Some(&access_token), None, signer.algorithm()),
             )?)
         } else {
             None
@@ -1117,6 +1124,45 @@ impl Issue<'_> {
             not_before_policy: self.realm.not_before,
             session_state: self.session.as_ref().map(|s| s.id.to_string()),
             scope: self.plan.granted.clone(),
+        })
+    }
+
+    /// The tokens of an implicit or hybrid authorization response: an access token (with the
+    /// realm's implicit-flow lifespan) when `access` is set, an ID token when `id` is set (with
+    /// `at_hash` and `c_hash` for what comes with it). Never a refresh token, as Keycloak.
+    pub(crate) fn front_channel(
+        &self,
+        keys: &RealmKeys,
+        access: bool,
+        id: bool,
+        code: Option<&str>,
+    ) -> Result<FrontChannel, OAuthError> {
+        let signer = self.signer(keys)?;
+        let lifespan = i64::from(self.realm.access_token_lifespan_for_implicit_flow);
+        let mut exp = self.now + lifespan;
+        if let Some(s) = &self.session {
+            let (_, max) = lifespans(self.realm, s.offline);
+            if max > 0 {
+                exp = exp.min(s.started + i64::from(max));
+            }
+        }
+        let access_token = if access {
+            Some(sign(signer, &self.access_claims(exp))?)
+        } else {
+            None
+        };
+        let id_token = if id {
+            Some(sign(
+                signer,
+                &self.id_claims(exp, access_token.as_deref(), code, signer.algorithm()),
+            )?)
+        } else {
+            None
+        };
+        Ok(FrontChannel {
+            access_token,
+            id_token,
+            expires_in: exp - self.now,
         })
     }
 
@@ -1205,17 +1251,33 @@ impl Issue<'_> {
         c
     }
 
-    fn id_claims(&self, exp: i64, access_token: &str, alg: Algorithm) -> Map<String, Value> {
+    /// ID token claims; `at_hash` for an access token issued with it, `c_hash` for a code
+    /// issued with it (OpenID Connect Core §3.3.2.11, the hybrid flow).
+    fn id_claims(
+        &self,
+        exp: i64,
+        access_token: Option<&str>,
+        code: Option<&str>,
+        alg: Algorithm,
+    ) -> Map<String, Value> {
         let mut c = self.base(Some(exp), "ID");
         c.insert("aud".into(), json!(self.client.client_id.as_str()));
         c.insert("sub".into(), json!(self.user.id.as_str()));
         if let Some(nonce) = self.nonce {
             c.insert("nonce".into(), json!(nonce));
         }
-        c.insert(
-            "at_hash".into(),
-            json!(jose::half_hash(alg, access_token.as_bytes())),
-        );
+        if let Some(token) = access_token {
+            c.insert(
+                "at_hash".into(),
+                json!(jose::half_hash(alg, token.as_bytes())),
+            );
+        }
+        if let Some(code) = code {
+            c.insert(
+                "c_hash".into(),
+                json!(jose::half_hash(alg, code.as_bytes())),
+            );
+        }
         let mappers: Vec<&ProtocolMapper> = self.plan.mappers.iter().collect();
         let (subject, _) = self.subject();
         claims::apply(&mappers, &subject, Target::Id, &mut c);
