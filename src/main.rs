@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_config::{Config, ConfigError, DbKind, LogOutput, Mode};
 use gatehouse_server::{AppState, Readiness};
-use gatehouse_services::{AdminCreated, Features, Services};
+use gatehouse_services::{AdminCreated, CacheSettings, Features, Services};
 use gatehouse_store::{ConnectOptions, DbSettings, Store};
 
 /// How long requests in flight may take to finish once shutdown begins.
@@ -204,9 +204,11 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
             "The dev-file database is for development only: use --db postgres in production, and for more than one node"
         );
     }
-    let services = Services::new(store.clone()).with_features(Features {
-        impersonation: config.feature_enabled("impersonation"),
-    });
+    let services = Services::new(store.clone())
+        .with_features(Features {
+            impersonation: config.feature_enabled("impersonation"),
+        })
+        .with_cache_settings(cache_settings(&config)?);
     let master = services
         .ensure_master_realm()
         .await
@@ -265,6 +267,29 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     outcome
+}
+
+/// The caches as Keycloak's options set them: `--spi-realm-cache-default-enabled`,
+/// `--spi-user-cache-default-enabled`, and the sizes.
+fn cache_settings(config: &Config) -> Result<CacheSettings, String> {
+    let settings = CacheSettings {
+        realm_cache: config
+            .spi_flag("spi-realm-cache-default-enabled", true)
+            .map_err(|e| e.to_string())?,
+        user_cache: config
+            .spi_flag("spi-user-cache-default-enabled", true)
+            .map_err(|e| e.to_string())?,
+        realm_size: u64::from(config.cache_realms_max_count),
+        user_size: u64::from(config.cache_users_max_count),
+    };
+    if !settings.realm_cache || !settings.user_cache {
+        tracing::info!(
+            realm_cache = settings.realm_cache,
+            user_cache = settings.user_cache,
+            "caches switched off by configuration"
+        );
+    }
+    Ok(settings)
 }
 
 fn connect_options(config: &Config) -> ConnectOptions {

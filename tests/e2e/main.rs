@@ -11,6 +11,7 @@ mod admin_partial;
 mod admin_realms;
 mod admin_users;
 mod browser;
+mod caches;
 mod harness;
 mod oidc;
 mod options;

@@ -231,17 +231,18 @@ async fn client_session_stats(
     ))
 }
 
-/// `POST /admin/realms/{realm}/clear-realm-cache`: 204 for a caller with `manage-realm`.
-/// Gatehouse has no realm cache yet (every request reads realms from the database), so there
-/// is nothing to clear; the role is still checked, as Keycloak checks it.
-async fn clear_realm_cache(_: InRealm<need::ManageRealm>) -> StatusCode {
+/// `POST /admin/realms/{realm}/clear-realm-cache`: empties this node's realm, client and scope
+/// caches (`manage-realm`); 204. Other nodes never serve what changed anyway: every cached entry
+/// is checked against the database's cache revision.
+async fn clear_realm_cache(r: InRealm<need::ManageRealm>) -> StatusCode {
+    r.services.clear_realm_cache();
     StatusCode::NO_CONTENT
 }
 
-/// `POST /admin/realms/{realm}/clear-user-cache`: 204 for a caller with `manage-realm`.
-/// Gatehouse has no user cache yet (users are read from the database), so there is nothing to
-/// clear; the role is still checked, as Keycloak checks it.
-async fn clear_user_cache(_: InRealm<need::ManageRealm>) -> StatusCode {
+/// `POST /admin/realms/{realm}/clear-user-cache`: empties this node's user and role-mapping
+/// caches (`manage-realm`); 204.
+async fn clear_user_cache(r: InRealm<need::ManageRealm>) -> StatusCode {
+    r.services.clear_user_cache();
     StatusCode::NO_CONTENT
 }
 

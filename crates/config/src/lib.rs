@@ -63,6 +63,10 @@ pub struct Config {
     pub db_pool_min_size: Option<u32>,
     /// `db-pool-max-size`.
     pub db_pool_max_size: u32,
+    /// `cache-embedded-realms-max-count`: entries per realm-level cache.
+    pub cache_realms_max_count: u32,
+    /// `cache-embedded-users-max-count`: entries per user-level cache.
+    pub cache_users_max_count: u32,
     /// `db-connect-timeout` (Gatehouse): seconds to keep retrying an unreachable database.
     pub db_connect_timeout: u64,
     /// `data-dir` (Gatehouse), absolute: holds the dev-file database and `import/`.
@@ -157,6 +161,8 @@ impl fmt::Debug for Config {
             .field("db_pool_initial_size", &self.db_pool_initial_size)
             .field("db_pool_min_size", &self.db_pool_min_size)
             .field("db_pool_max_size", &self.db_pool_max_size)
+            .field("cache_realms_max_count", &self.cache_realms_max_count)
+            .field("cache_users_max_count", &self.cache_users_max_count)
             .field("db_connect_timeout", &self.db_connect_timeout)
             .field("data_dir", &self.data_dir)
             .field("http_enabled", &self.http_enabled)
@@ -255,6 +261,22 @@ impl Config {
     /// The dev-file database: `<data-dir>/gatehouse.db`.
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("gatehouse.db")
+    }
+
+    /// A boolean `spi-*` option as Keycloak reads it (`true` or `false`), `default` when absent;
+    /// `Err` names the option and the accepted values.
+    pub fn spi_flag(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.spi.get(name).map(String::as_str) {
+            None => Ok(default),
+            Some("true") => Ok(true),
+            Some("false") => Ok(false),
+            Some(other) => Err(ConfigError::InvalidValue {
+                option: format!("--{name}"),
+                location: None,
+                value: other.to_owned(),
+                expected: "Expected values are: true, false".to_owned(),
+            }),
+        }
     }
 
     /// Whether a Keycloak feature is on, given `features`, `features-disabled` and Keycloak's

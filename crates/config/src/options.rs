@@ -126,6 +126,8 @@ pub(crate) const OPTIONS: &[OptSpec] = &[
             prod: "ispn",
         },
     ),
+    opt("cache-embedded-realms-max-count", Always("10000")),
+    opt("cache-embedded-users-max-count", Always("10000")),
     opt("config-file", NoDefault),
 ];
 

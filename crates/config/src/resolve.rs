@@ -580,6 +580,8 @@ impl Values<'_> {
             db_pool_initial_size: self.int("db-pool-initial-size")?,
             db_pool_min_size: self.int("db-pool-min-size")?,
             db_pool_max_size: self.required_int("db-pool-max-size")?,
+            cache_realms_max_count: self.required_int("cache-embedded-realms-max-count")?,
+            cache_users_max_count: self.required_int("cache-embedded-users-max-count")?,
             db_connect_timeout: self.required_int("db-connect-timeout")?,
             data_dir: cwd.join(self.required_raw("data-dir")?),
             http_enabled: self.flag("http-enabled")?,

@@ -78,6 +78,13 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("agroal_active_count", "datasource" => "default").set(f64::from(active));
     metrics::gauge!("agroal_available_count", "datasource" => "default").set(f64::from(pool.idle));
     metrics::gauge!("agroal_max_size", "datasource" => "default").set(f64::from(pool.max));
+    // Per-cache figures under Keycloak's (Infinispan's) metric names, read at scrape time.
+    for c in state.services.cache_stats() {
+        metrics::gauge!("vendor_statistics_approximate_entries", "cache" => c.name)
+            .set(c.entries as f64);
+        metrics::gauge!("vendor_statistics_hits_total", "cache" => c.name).set(c.hits as f64);
+        metrics::gauge!("vendor_statistics_misses_total", "cache" => c.name).set(c.misses as f64);
+    }
     (
         [(
             header::CONTENT_TYPE,

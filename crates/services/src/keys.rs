@@ -52,15 +52,23 @@ impl RealmKeys {
 }
 
 /// The per-node cache of parsed realm keys.
+/// Parsed keys by realm, with the cache revision they were loaded under.
+type KeysByRealm = HashMap<RealmId, (i64, Arc<RealmKeys>)>;
+
 #[derive(Clone, Default)]
 pub struct KeyCache {
-    realms: Arc<RwLock<HashMap<RealmId, Arc<RealmKeys>>>>,
+    realms: Arc<RwLock<KeysByRealm>>,
 }
 
 impl KeyCache {
-    /// The realm's keys, loading (and, for a realm that has none, generating) them once.
+    /// The realm's keys, loading (and, for a realm that has none, generating) them once per
+    /// cache revision: a key added, made passive or removed on any node is seen here on the
+    /// next request.
     pub async fn get(&self, store: &Store, realm: &Realm) -> Result<Arc<RealmKeys>, ServiceError> {
-        if let Some(found) = self.read().get(&realm.id) {
+        let revision = store.cache_revision().await?;
+        if let Some((rev, found)) = self.read().get(&realm.id)
+            && *rev == revision
+        {
             return Ok(found.clone());
         }
         let mut tx = store.begin().await?;
@@ -71,7 +79,8 @@ impl KeyCache {
         }
         tx.commit().await?;
         let keys = Arc::new(parse(&rows)?);
-        self.write().insert(realm.id.clone(), keys.clone());
+        self.write()
+            .insert(realm.id.clone(), (revision, keys.clone()));
         Ok(keys)
     }
 
@@ -111,11 +120,11 @@ impl KeyCache {
         self.write().remove(realm);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<RealmId, Arc<RealmKeys>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, KeysByRealm> {
         self.realms.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<RealmId, Arc<RealmKeys>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeysByRealm> {
         self.realms.write().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -7,6 +7,7 @@
 mod admin;
 mod bootstrap;
 mod brute_force;
+mod cache;
 mod claims;
 mod client_keys;
 mod clients;
@@ -30,6 +31,7 @@ pub use admin::{
 };
 pub use admin::{UserRefusal, UserSearch, UserWrite};
 pub use bootstrap::{AdminCreated, MASTER_REALM, MasterRealm};
+pub use cache::{CacheSettings, CacheStats, DEFAULT_CACHE_SIZE};
 pub use claims::Target;
 pub use ctx::RequestCtx;
 pub use error::ServiceError;
@@ -66,6 +68,8 @@ pub struct Services {
     client_keys: std::sync::Arc<client_keys::ClientKeys>,
     /// Which of Keycloak's optional features are on.
     features: Features,
+    /// This node's caches in front of the database.
+    caches: std::sync::Arc<cache::Caches>,
 }
 
 /// Keycloak features that change what the services layer does (`--features`,
@@ -98,6 +102,7 @@ impl Services {
                 .unwrap_or_default(),
             client_keys: Default::default(),
             features: Features::default(),
+            caches: std::sync::Arc::new(cache::Caches::new(CacheSettings::default())),
             started_millis: now_millis(),
         }
     }
@@ -106,6 +111,17 @@ impl Services {
     pub fn with_features(mut self, features: Features) -> Self {
         self.features = features;
         self
+    }
+
+    /// The same services with caches as the configuration says (sizes, which are on).
+    pub fn with_cache_settings(mut self, settings: CacheSettings) -> Self {
+        self.caches = std::sync::Arc::new(cache::Caches::new(settings));
+        self
+    }
+
+    /// Size, hits and misses of every cache of this node, for `/metrics`.
+    pub fn cache_stats(&self) -> Vec<CacheStats> {
+        self.caches.stats()
     }
 
     /// The store, for the health and metrics of the edge (pool use, ping).

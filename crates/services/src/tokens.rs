@@ -20,6 +20,7 @@ use gatehouse_model::{
 use gatehouse_store::{RefreshUse, StoreError, Tx};
 use serde_json::{Map, Value, json};
 
+use crate::cache::LazyRead;
 use crate::claims::{self, Subject, Target};
 use crate::keys::RealmKeys;
 use crate::{OAuthError, RequestCtx, ServiceError, Services, now_secs};
@@ -93,10 +94,9 @@ impl Services {
     /// A realm by name; `NotFound` when there is none.
     pub async fn realm(&self, name: &str) -> Result<Realm, ServiceError> {
         let name = RealmName::new(name).map_err(|_| ServiceError::NotFound("realm".into()))?;
-        let mut tx = self.store().begin_read().await?;
-        let realm = tx.realm_by_name(&name).await?;
-        tx.rollback().await?;
-        realm.ok_or_else(|| ServiceError::NotFound("realm".into()))
+        self.cached_realm(&name)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("realm".into()))
     }
 
     /// The realm's parsed keys.
@@ -267,7 +267,6 @@ impl Services {
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
         let client = self.authenticate(ctx, realm, creds).await?;
-        let mut tx = self.store().begin_read().await?;
         if client.public_client {
             return Err(OAuthError::unauthorized(
                 "unauthorized_client",
@@ -281,8 +280,10 @@ impl Services {
             ));
         }
         let account = Username::new(format!("service-account-{}", client.client_id));
-        let user = tx
-            .user_by_username(&realm.id, &account)
+        let (realm_rev, user_rev) = self.revisions().await?;
+        let mut lazy = LazyRead::new(self.store());
+        let user = self
+            .cached_user(user_rev, &mut lazy, &realm.id, &account)
             .await?
             .filter(|u| u.service_account_client_link.as_ref() == Some(&client.id))
             .ok_or_else(|| {
@@ -297,11 +298,15 @@ impl Services {
                 format!("User '{}' disabled", user.username),
             ));
         }
-        let mut plan = ScopePlan::resolve(&mut tx, &client, scope).await?;
+        let mut plan = self
+            .cached_plan(realm_rev, &mut lazy, &client, scope)
+            .await?;
         // Keycloak issues no offline token to a service account through this grant.
         plan.offline = false;
-        let subject = SubjectData::load(&mut tx, &user, &client).await?;
-        tx.rollback().await?;
+        let subject = self
+            .cached_subject(user_rev, &mut lazy, &user, &client)
+            .await?;
+        lazy.finish().await?;
         let keys = self.issuing_keys(realm, &client).await?;
         let now = now_secs();
         let issue = Issue {
@@ -400,9 +405,15 @@ impl Services {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let plan = ScopePlan::resolve(&mut tx, &client, Some(&scope)).await?;
-        let subject = SubjectData::load(&mut tx, &user, &client).await?;
-        tx.rollback().await?;
+        let (realm_rev, user_rev) = self.revisions().await?;
+        let mut lazy = LazyRead::adopt(self.store(), tx);
+        let plan = self
+            .cached_plan(realm_rev, &mut lazy, &client, Some(&scope))
+            .await?;
+        let subject = self
+            .cached_subject(user_rev, &mut lazy, &user, &client)
+            .await?;
+        lazy.finish().await?;
         let mut tx = self.store().begin().await?;
         if realm.revoke_refresh_token {
             let jti = claims
@@ -551,14 +562,29 @@ impl Services {
             Some(assertion) => self.remote_jwks(realm, creds, assertion).await?,
             None => None,
         };
-        let mut tx = if creds.assertion.is_some() {
-            self.store().begin().await?
-        } else {
-            self.store().begin_read().await?
+        let found = match requested_client_id(creds) {
+            Some(id) => {
+                let (realm_rev, _) = self.revisions().await?;
+                let mut lazy = LazyRead::new(self.store());
+                let found = self
+                    .cached_client(realm_rev, &mut lazy, &realm.id, &id)
+                    .await?;
+                lazy.finish().await?;
+                found
+            }
+            None => None,
         };
-        let client = authenticate_client(&mut tx, ctx, realm, creds, remote.as_deref()).await?;
-        tx.commit().await?;
-        Ok(client)
+        // Only a client assertion writes (its single-use mark); a secret needs no transaction.
+        if creds.assertion.is_some() {
+            let mut tx = self.store().begin().await?;
+            let client =
+                authenticate_client(Some(&mut tx), ctx, realm, creds, found, remote.as_deref())
+                    .await?;
+            tx.commit().await?;
+            Ok(client)
+        } else {
+            authenticate_client(None, ctx, realm, creds, found, remote.as_deref()).await
+        }
     }
 }
 
@@ -613,28 +639,29 @@ fn jwks_url(client: &Client) -> Option<&str> {
     .filter(|u| !u.is_empty())
 }
 
-async fn authenticate_client(
-    tx: &mut Tx,
-    ctx: &RequestCtx,
-    realm: &Realm,
-    creds: &ClientCredentials,
-    remote_jwks: Option<&Value>,
-) -> Result<Client, OAuthError> {
-    let not_found = || OAuthError::unauthorized("invalid_client", INVALID_CLIENT);
+/// The client a token-endpoint request names: `client_id`, or the subject of its assertion.
+fn requested_client_id(creds: &ClientCredentials) -> Option<String> {
     let from_assertion = creds.assertion.as_deref().and_then(assertion_subject);
-    let Some(client_id) = creds
+    creds
         .client_id
         .clone()
         .or(from_assertion)
         .filter(|c| !c.is_empty())
-    else {
-        return Err(not_found());
-    };
-    let client = tx
-        .client_by_client_id(&realm.id, &gatehouse_model::ClientId::new(&client_id))
-        .await?
-        .filter(|c| c.enabled)
-        .ok_or_else(not_found)?;
+}
+
+/// Checks the request's credentials against `found`, the client it names as read (through the
+/// cache) by the caller. `tx` is a write transaction when the request carries a client
+/// assertion, whose single use it records.
+async fn authenticate_client(
+    tx: Option<&mut Tx>,
+    ctx: &RequestCtx,
+    realm: &Realm,
+    creds: &ClientCredentials,
+    found: Option<Client>,
+    remote_jwks: Option<&Value>,
+) -> Result<Client, OAuthError> {
+    let not_found = || OAuthError::unauthorized("invalid_client", INVALID_CLIENT);
+    let client = found.filter(|c| c.enabled).ok_or_else(not_found)?;
     if client.protocol != "openid-connect" {
         return Err(OAuthError::bad_request(
             "invalid_client",
@@ -677,6 +704,11 @@ async fn authenticate_client(
                     .map_err(|why| jwt_failed(&why))?;
             // An assertion is single use across the cluster: one atomic insert decides.
             let key = format!("client-assertion:{}:{jti}", client.id);
+            let tx = tx.ok_or_else(|| {
+                OAuthError::Service(ServiceError::Internal(
+                    "client assertion checked without a transaction".into(),
+                ))
+            })?;
             if !tx.mark_single_use(&key, exp).await? {
                 return Err(jwt_failed("Token reuse detected"));
             }
@@ -862,6 +894,7 @@ pub(crate) fn verify_token(
 }
 
 /// Which client scopes a request gets, and what its `scope` string says.
+#[derive(Clone)]
 pub(crate) struct ScopePlan {
     /// Mappers of the client and of every granted scope.
     pub(crate) mappers: Vec<ProtocolMapper>,
@@ -918,6 +951,7 @@ impl ScopePlan {
 }
 
 /// The user's roles and groups, resolved once per grant.
+#[derive(Clone)]
 pub(crate) struct SubjectData {
     pub(crate) realm_roles: BTreeSet<String>,
     pub(crate) client_roles: BTreeMap<String, BTreeSet<String>>,

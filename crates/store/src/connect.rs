@@ -310,6 +310,16 @@ impl Store {
             .map_err(from_sqlx)
     }
 
+    /// The cache revision: a counter every change to cached data moves on in its own
+    /// transaction (see [`Tx::commit`](crate::Tx::commit)). One indexed single-row read, without
+    /// a transaction.
+    pub async fn cache_revision(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT revision FROM cache_revision WHERE id = 1")
+            .fetch_one(&self.inner.pool)
+            .await
+            .map_err(from_sqlx)
+    }
+
     /// Starts a transaction on a pooled connection.
     ///
     /// On SQLite the transaction takes the write lock at once (`BEGIN IMMEDIATE`): two deferred

@@ -82,6 +82,7 @@ async fn fetch_one_client(
 impl Tx {
     /// Stores a new client; `Conflict("client id")` if the realm already has this `clientId`.
     pub async fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
+        self.changed();
         let conn = self.conn();
         sqlx::query(
             "INSERT INTO client (id, realm_id, client_id, name, description, enabled, \
@@ -162,6 +163,7 @@ impl Tx {
     /// Replaces the client row and its attributes, redirect URIs and web origins; false if
     /// there is no such client. The realm never changes.
     pub async fn update_client(&mut self, c: &Client) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done = sqlx::query(
             "UPDATE client SET client_id = $2, name = $3, description = $4, enabled = $5, \
@@ -206,6 +208,7 @@ impl Tx {
 
     /// Deletes the client with its roles, mappers, scope links and service-account user.
     pub async fn delete_client(&mut self, id: &ClientUuid) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "client", id.as_str()).await
     }
 

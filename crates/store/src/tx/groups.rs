@@ -59,6 +59,7 @@ fn contains_pattern(search: &str) -> String {
 impl Tx {
     /// Stores a new group; `Conflict("group name")` if a sibling has the same name.
     pub async fn insert_group(&mut self, g: &Group) -> Result<(), StoreError> {
+        self.changed();
         let conn = self.conn();
         sqlx::query(
             "INSERT INTO keycloak_group (id, realm_id, parent_id, name, description) \
@@ -113,6 +114,7 @@ impl Tx {
 
     /// Replaces name, parent, description and attributes; false if there is no such group.
     pub async fn update_group(&mut self, g: &Group) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done = sqlx::query(
             "UPDATE keycloak_group SET parent_id = $2, name = $3, description = $4 WHERE id = $1",
@@ -140,11 +142,13 @@ impl Tx {
 
     /// Deletes the group with its subgroups, memberships and role mappings.
     pub async fn delete_group(&mut self, id: &GroupId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "keycloak_group", id.as_str()).await
     }
 
     /// Makes the user a member; joining twice is harmless.
     pub async fn join_group(&mut self, user: &UserId, group: &GroupId) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO user_group_membership (user_id, group_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -163,6 +167,7 @@ impl Tx {
         user: &UserId,
         group: &GroupId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done =
             sqlx::query("DELETE FROM user_group_membership WHERE user_id = $1 AND group_id = $2")
                 .bind(user.as_str())
@@ -201,6 +206,7 @@ impl Tx {
         group: &GroupId,
         role: &RoleId,
     ) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO group_role_mapping (group_id, role_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -219,6 +225,7 @@ impl Tx {
         group: &GroupId,
         role: &RoleId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done =
             sqlx::query("DELETE FROM group_role_mapping WHERE group_id = $1 AND role_id = $2")
                 .bind(group.as_str())

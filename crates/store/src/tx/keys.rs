@@ -29,6 +29,7 @@ fn key_from_row(r: &AnyRow) -> Result<RealmKey, StoreError> {
 impl Tx {
     /// Stores a new realm key; `Conflict("realm key id")` if the id is taken.
     pub async fn insert_realm_key(&mut self, k: &RealmKey) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO realm_key (id, realm_id, name, provider, algorithm, key_use, priority, \
              enabled, active, private_key, certificate, created_timestamp) \
@@ -69,6 +70,7 @@ impl Tx {
 
     /// Replaces a key's columns (its realm stays); false if there is no such key.
     pub async fn update_realm_key(&mut self, k: &RealmKey) -> Result<bool, StoreError> {
+        self.changed();
         let done = sqlx::query(
             "UPDATE realm_key SET name = $2, provider = $3, algorithm = $4, key_use = $5, \
              priority = $6, enabled = $7, active = $8, private_key = $9, certificate = $10, \
@@ -93,6 +95,7 @@ impl Tx {
 
     /// Deletes a key; false if there was no such key.
     pub async fn delete_realm_key(&mut self, id: &RealmKeyId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "realm_key", id.as_str()).await
     }
 }

@@ -28,6 +28,9 @@ use crate::rows::RowExt as _;
 /// An open transaction on a pooled connection. Dropping it without `commit` rolls back.
 pub struct Tx {
     tx: Transaction<'static, Any>,
+    /// A write touched what nodes cache (realms, clients, roles, groups, users, client scopes,
+    /// mappers, keys): `commit` moves the cache revision on in the same transaction.
+    changed: bool,
 }
 
 impl std::fmt::Debug for Tx {
@@ -38,15 +41,36 @@ impl std::fmt::Debug for Tx {
 
 impl Tx {
     pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Tx { tx }
+        Tx { tx, changed: false }
+    }
+
+    /// Marks this transaction as changing cached data. Every write method of the cached
+    /// tables calls it first, so no change can leave a cache entry looking current.
+    fn changed(&mut self) {
+        self.changed = true;
+    }
+
+    /// The cache revision as this transaction sees it.
+    pub async fn cache_revision(&mut self) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>("SELECT revision FROM cache_revision WHERE id = 1")
+            .fetch_one(self.conn())
+            .await
+            .map_err(from_sqlx)
     }
 
     fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 
-    /// Makes every write of this transaction durable.
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Makes every write of this transaction durable; one that changed cached data also
+    /// moves the cache revision on, atomically with the change.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        if self.changed {
+            sqlx::query("UPDATE cache_revision SET revision = revision + 1 WHERE id = 1")
+                .execute(self.conn())
+                .await
+                .map_err(from_sqlx)?;
+        }
         self.tx.commit().await.map_err(from_sqlx)
     }
 

@@ -199,6 +199,7 @@ async fn with_attributes(conn: &mut AnyConnection, mut realm: Realm) -> Result<R
 impl Tx {
     /// Stores a new realm; `Conflict("realm name")` if the name is taken.
     pub async fn insert_realm(&mut self, realm: &Realm) -> Result<(), StoreError> {
+        self.changed();
         let conn = self.conn();
         bind_realm(sqlx::query(sql(INSERT.clone())), realm)
             .execute(&mut *conn)
@@ -257,6 +258,7 @@ impl Tx {
 
     /// Replaces the whole realm row and its attributes; false if there is no such realm.
     pub async fn update_realm(&mut self, realm: &Realm) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done = bind_realm(sqlx::query(sql(UPDATE.clone())), realm)
             .execute(&mut *conn)
@@ -278,6 +280,7 @@ impl Tx {
 
     /// Deletes the realm and, through the foreign keys, everything in it.
     pub async fn delete_realm(&mut self, id: &RealmId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "realm", id.as_str()).await
     }
 
@@ -288,6 +291,7 @@ impl Tx {
         realm: &RealmId,
         group: &GroupId,
     ) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO realm_default_group (realm_id, group_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -306,6 +310,7 @@ impl Tx {
         realm: &RealmId,
         group: &GroupId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done =
             sqlx::query("DELETE FROM realm_default_group WHERE realm_id = $1 AND group_id = $2")
                 .bind(realm.as_str())

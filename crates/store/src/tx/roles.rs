@@ -45,6 +45,7 @@ fn select(filter: &str) -> sqlx::AssertSqlSafe<String> {
 impl Tx {
     /// Stores a new role; `Conflict("role name")` if its realm (or client) has one by that name.
     pub async fn insert_role(&mut self, role: &Role) -> Result<(), StoreError> {
+        self.changed();
         let conn = self.conn();
         sqlx::query(
             "INSERT INTO keycloak_role (id, realm_id, client_id, name, description) \
@@ -70,6 +71,7 @@ impl Tx {
 
     /// Replaces the role's name, description and attributes; false if there is no such role.
     pub async fn update_role(&mut self, role: &Role) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done =
             sqlx::query("UPDATE keycloak_role SET name = $2, description = $3 WHERE id = $1")
@@ -150,6 +152,7 @@ impl Tx {
         parent: &RoleId,
         child: &RoleId,
     ) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO composite_role (composite, child_role) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -168,6 +171,7 @@ impl Tx {
         parent: &RoleId,
         child: &RoleId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done =
             sqlx::query("DELETE FROM composite_role WHERE composite = $1 AND child_role = $2")
                 .bind(parent.as_str())
@@ -189,6 +193,7 @@ impl Tx {
 
     /// Deletes the role with its attributes, composite links and mappings.
     pub async fn delete_role(&mut self, id: &RoleId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "keycloak_role", id.as_str()).await
     }
 

@@ -109,6 +109,7 @@ fn scope_links(rows: &[AnyRow]) -> Result<Vec<(ClientScopeId, bool)>, StoreError
 impl Tx {
     /// Stores a new client scope; `Conflict("client scope name")` if the name is taken.
     pub async fn insert_client_scope(&mut self, s: &ClientScope) -> Result<(), StoreError> {
+        self.changed();
         let conn = self.conn();
         sqlx::query(
             "INSERT INTO client_scope (id, realm_id, name, description, protocol) \
@@ -134,6 +135,7 @@ impl Tx {
 
     /// Replaces name, description, protocol and attributes; false if there is no such scope.
     pub async fn update_client_scope(&mut self, s: &ClientScope) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done = sqlx::query(
             "UPDATE client_scope SET name = $2, description = $3, protocol = $4 WHERE id = $1",
@@ -192,6 +194,7 @@ impl Tx {
 
     /// Deletes the scope with its mappers and every default-scope and client link to it.
     pub async fn delete_client_scope(&mut self, id: &ClientScopeId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "client_scope", id.as_str()).await
     }
 
@@ -203,6 +206,7 @@ impl Tx {
         scope: &ClientScopeId,
         default: bool,
     ) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO default_client_scope (realm_id, scope_id, default_scope) \
              VALUES ($1, $2, $3) ON CONFLICT (realm_id, scope_id) \
@@ -224,6 +228,7 @@ impl Tx {
         realm: &RealmId,
         scope: &ClientScopeId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done =
             sqlx::query("DELETE FROM default_client_scope WHERE realm_id = $1 AND scope_id = $2")
                 .bind(realm.as_str())
@@ -258,6 +263,7 @@ impl Tx {
         scope: &ClientScopeId,
         default: bool,
     ) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO client_scope_client (client_id, scope_id, default_scope) \
              VALUES ($1, $2, $3) ON CONFLICT (client_id, scope_id) \
@@ -278,6 +284,7 @@ impl Tx {
         client: &ClientUuid,
         scope: &ClientScopeId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done =
             sqlx::query("DELETE FROM client_scope_client WHERE client_id = $1 AND scope_id = $2")
                 .bind(client.as_str())
@@ -306,6 +313,7 @@ impl Tx {
 
     /// Stores a new protocol mapper on its client or client scope.
     pub async fn insert_protocol_mapper(&mut self, m: &ProtocolMapper) -> Result<(), StoreError> {
+        self.changed();
         let (client, scope) = match &m.owner {
             MapperOwner::Client(c) => (Some(c.as_str()), None),
             MapperOwner::ClientScope(s) => (None, Some(s.as_str())),
@@ -337,6 +345,7 @@ impl Tx {
     /// Replaces name, protocol, type and config (not the owner); false if there is no such
     /// mapper.
     pub async fn update_protocol_mapper(&mut self, m: &ProtocolMapper) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done = sqlx::query(
             "UPDATE protocol_mapper SET name = $2, protocol = $3, protocol_mapper_name = $4 \
@@ -399,6 +408,7 @@ impl Tx {
         &mut self,
         id: &ProtocolMapperId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "protocol_mapper", id.as_str()).await
     }
 }

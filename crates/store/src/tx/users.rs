@@ -93,6 +93,7 @@ impl Tx {
     /// Stores a new user; `Conflict("username")` if the realm has that username already.
     /// The email is stored lower-cased.
     pub async fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.changed();
         let conn = self.conn();
         sqlx::query(
             "INSERT INTO user_entity (id, realm_id, username, email, first_name, last_name, \
@@ -181,6 +182,7 @@ impl Tx {
 
     /// Replaces the user row, attributes and required actions; false if there is no such user.
     pub async fn update_user(&mut self, u: &User) -> Result<bool, StoreError> {
+        self.changed();
         let conn = self.conn();
         let done = sqlx::query(
             "UPDATE user_entity SET username = $2, email = $3, first_name = $4, last_name = $5, \
@@ -214,11 +216,13 @@ impl Tx {
 
     /// Deletes the user with everything hanging off it.
     pub async fn delete_user(&mut self, id: &UserId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "user_entity", id.as_str()).await
     }
 
     /// Stores a new credential.
     pub async fn insert_credential(&mut self, c: &Credential) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO credential (id, user_id, type, user_label, created_date, secret_data, \
              credential_data, priority) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -252,6 +256,7 @@ impl Tx {
 
     /// Replaces a credential (say, after a re-hash); false if there is no such credential.
     pub async fn update_credential(&mut self, c: &Credential) -> Result<bool, StoreError> {
+        self.changed();
         let done = sqlx::query(
             "UPDATE credential SET type = $2, user_label = $3, created_date = $4, \
              secret_data = $5, credential_data = $6, priority = $7 WHERE id = $1",
@@ -271,6 +276,7 @@ impl Tx {
 
     /// Deletes a credential.
     pub async fn delete_credential(&mut self, id: &CredentialId) -> Result<bool, StoreError> {
+        self.changed();
         delete_by_id(self.conn(), "credential", id.as_str()).await
     }
 
@@ -280,6 +286,7 @@ impl Tx {
         user: &UserId,
         role: &RoleId,
     ) -> Result<(), StoreError> {
+        self.changed();
         sqlx::query(
             "INSERT INTO user_role_mapping (user_id, role_id) VALUES ($1, $2) \
              ON CONFLICT DO NOTHING",
@@ -298,6 +305,7 @@ impl Tx {
         user: &UserId,
         role: &RoleId,
     ) -> Result<bool, StoreError> {
+        self.changed();
         let done = sqlx::query("DELETE FROM user_role_mapping WHERE user_id = $1 AND role_id = $2")
             .bind(user.as_str())
             .bind(role.as_str())
