@@ -30,6 +30,7 @@ CORES = os.cpu_count() or 1
 ADMIN_PASSWORD = "bench-Admin-Pass-1"
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-client-secret"
+ES_CLIENT_ID = "bench-es256"
 REALM = "/realms/master"
 TOKEN = REALM + "/protocol/openid-connect/token"
 INTROSPECT = TOKEN + "/introspect"
@@ -211,6 +212,9 @@ def cases(proc, base, tls):
         rows.append(measure(proc, "client_credentials", mode, base + TOKEN, cc_body, client_auth,
                             keepalive, limit=("RS256 sign", LIMITS["rs256"])))
     if not tls:
+        rows.append(measure(proc, "client_credentials ES256", modes[0][1], base + TOKEN, cc_body,
+                            f"{ES_CLIENT_ID}:{CLIENT_SECRET}", True,
+                            limit=("ES256 sign", LIMITS["es256"])))
         pw_body = urllib.parse.urlencode({"grant_type": "password", "client_id": "admin-cli",
                                           "username": "admin", "password": ADMIN_PASSWORD})
         rows.append(measure(proc, "password", modes[0][1], base + TOKEN, pw_body,
@@ -305,6 +309,25 @@ def self_signed(folder):
     return cert, key
 
 
+def setup_clients(base):
+    """Creates the benchmark's clients through the Admin REST API, as an operator would: one
+    signing with the realm's RS256 key, one asking for ES256 (`access.token.signed.response.alg`)."""
+    admin = must("admin login", *post(base + TOKEN, {
+        "grant_type": "password", "client_id": "admin-cli", "username": "admin",
+        "password": ADMIN_PASSWORD}))
+    for client_id, attributes in [(CLIENT_ID, {}),
+                                  (ES_CLIENT_ID, {"access.token.signed.response.alg": "ES256"})]:
+        body = json.dumps({"clientId": client_id, "secret": CLIENT_SECRET,
+                           "serviceAccountsEnabled": True, "directAccessGrantsEnabled": True,
+                           "attributes": attributes}).encode()
+        req = urllib.request.Request(base + "/admin/realms/master/clients", data=body, headers={
+            "Content-Type": "application/json",
+            "Authorization": "Bearer " + admin["access_token"]})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            if r.status != 201:
+                sys.exit(f"creating {client_id}: {r.status}")
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
@@ -319,8 +342,7 @@ def main():
     proc = start(dev_args, http_port)
     rows, rss = [], {}
     try:
-        subprocess.run([os.path.join(EXAMPLES, "bench_setup"), os.path.join(WORK, "data"),
-                        CLIENT_ID, CLIENT_SECRET], check=True)
+        setup_clients(f"http://127.0.0.1:{http_port}")
         print(f"start-dev on 127.0.0.1:{http_port}, {CONCURRENCY} connections, "
               f"{WARMUP} s warm-up + {DURATION} s per case", flush=True)
         rows += cases(proc, f"http://127.0.0.1:{http_port}", tls=False)
@@ -367,8 +389,10 @@ def main():
         "--http-port <port> --http-host 127.0.0.1 --cache local --log-level warn` with a "
         "self-signed RSA-2048 certificate (openssl); \"new conn/request\" is a full TLS "
         "handshake per request",
-        f"- client `{CLIENT_ID}` (confidential, secret, service account, direct access grants) "
-        "created by `target/release/examples/bench_setup` through `Services::create_client`",
+        f"- clients `{CLIENT_ID}` (RS256) and `{ES_CLIENT_ID}` (ES256 through "
+        "`access.token.signed.response.alg`), confidential with a secret, a service account and "
+        "direct access grants, created through the Admin REST API (`POST "
+        "/admin/realms/master/clients`)",
         f"- server RSS at the end: "
         + ", ".join(f"{k} {v:.0f} MiB" for k, v in rss.items()),
         "",
