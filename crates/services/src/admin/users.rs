@@ -229,21 +229,13 @@ fn access(who: &AdminIdentity, realm: &Realm) -> UserAccess {
 /// Keycloak's message keys and English texts. Hashing policies are read elsewhere; others
 /// (history, blacklist, regex) are not enforced yet.
 fn check_password(realm: &Realm, user: &User, password: &str) -> Result<(), UserRefusal> {
-    let Some(text) = realm.password_policy.as_deref() else {
-        return Ok(());
-    };
     let refuse = |key: &str, text: String| {
         Err(UserRefusal::Error {
             error: key.to_owned(),
             description: Some(text),
         })
     };
-    for part in text.split(" and ") {
-        let part = part.trim();
-        let (name, arg) = match part.split_once('(') {
-            Some((name, rest)) => (name.trim(), rest.trim_end_matches(')').trim()),
-            None => (part, ""),
-        };
+    for (name, arg) in crate::tokens::policy_terms(realm) {
         let n = |default: usize| arg.parse::<usize>().unwrap_or(default);
         let count = |f: fn(&char) -> bool| password.chars().filter(f).count();
         match name {

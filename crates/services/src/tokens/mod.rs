@@ -530,26 +530,35 @@ pub(crate) fn signing_algorithm(realm: &Realm, client: &Client) -> Algorithm {
 /// password policy string), defaulting to Keycloak 26's argon2id.
 pub(crate) fn password_policy(realm: &Realm) -> PasswordPolicyHash {
     let mut policy = PasswordPolicyHash::default();
-    let Some(text) = realm.password_policy.as_deref() else {
-        return policy;
-    };
-    for part in text.split(" and ") {
-        let part = part.trim();
-        if let Some(alg) = part
-            .strip_prefix("hashAlgorithm(")
-            .and_then(|p| p.strip_suffix(')'))
-        {
-            if let Ok(alg) = alg.trim().parse() {
-                policy.algorithm = alg;
+    for (name, arg) in policy_terms(realm) {
+        match name {
+            "hashAlgorithm" => {
+                if let Ok(alg) = arg.parse() {
+                    policy.algorithm = alg;
+                }
             }
-        } else if let Some(n) = part
-            .strip_prefix("hashIterations(")
-            .and_then(|p| p.strip_suffix(')'))
-        {
-            policy.iterations = n.trim().parse().ok();
+            "hashIterations" => policy.iterations = arg.parse().ok(),
+            _ => {}
         }
     }
     policy
+}
+
+/// The terms of the realm's password policy string (`length(8) and digits(1) and notUsername`)
+/// as `(name, argument)` pairs, the argument empty when there is none; the one parser of that
+/// string, for the hashing policy and for the checks a new password must pass.
+pub(crate) fn policy_terms(realm: &Realm) -> impl Iterator<Item = (&str, &str)> {
+    realm
+        .password_policy
+        .as_deref()
+        .unwrap_or_default()
+        .split(" and ")
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.split_once('(') {
+            Some((name, rest)) => (name.trim(), rest.trim_end_matches(')').trim()),
+            None => (part, ""),
+        })
 }
 
 pub(crate) async fn find_user(
