@@ -10,9 +10,11 @@ mod transfer;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gatehouse_config::{Config, ConfigError, DbKind, LogOutput, Mode};
+use gatehouse_cluster::Cluster;
+use gatehouse_config::{CacheKind, Config, ConfigError, DbKind, LogOutput, Mode};
 use gatehouse_server::{AppState, Readiness};
 use gatehouse_services::{AdminCreated, CacheSettings, Features, Services};
 use gatehouse_store::{ConnectOptions, DbSettings, Store};
@@ -204,11 +206,22 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
             "The dev-file database is for development only: use --db postgres in production, and for more than one node"
         );
     }
-    let services = Services::new(store.clone())
+    let mut services = Services::new(store.clone())
         .with_features(Features {
             impersonation: config.feature_enabled("impersonation"),
         })
         .with_cache_settings(cache_settings(&config)?);
+    let cluster = match config.cache {
+        CacheKind::Local => None,
+        CacheKind::Ispn => {
+            let cluster = Cluster::start(&config.cluster, &config.node_name, store.clone())
+                .await
+                .map_err(|e| format!("Failed to start: {e}"))?;
+            store.set_commit_hook(Arc::new(cluster.clone()));
+            services = services.with_cluster(cluster.clone());
+            Some(cluster)
+        }
+    };
     let master = services
         .ensure_master_realm()
         .await
@@ -261,6 +274,9 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
         .shutdown(SHUTDOWN_GRACE)
         .await
         .map_err(|e| format!("Shutdown: {e}"))?;
+    if let Some(cluster) = cluster {
+        cluster.leave().await;
+    }
     store.close().await;
     tracing::info!(
         "Gatehouse stopped in {:.3}s",

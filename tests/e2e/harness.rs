@@ -39,6 +39,10 @@ pub fn command(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
             cmd.env(key, v);
         }
     }
+    // Nodes of a test talk to each other on loopback, on ports the kernel picks, so tests
+    // running side by side never meet on Keycloak's default port 7800.
+    cmd.env("KC_CACHE_EMBEDDED_NETWORK_BIND_ADDRESS", "127.0.0.1");
+    cmd.env("KC_CACHE_EMBEDDED_NETWORK_BIND_PORT", "0");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -153,6 +157,11 @@ impl Node {
         )
     }
 
+    /// The process id, for signals that do not end it (SIGSTOP, SIGCONT).
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Sends `signal` and waits for the process to exit.
     pub fn stop_with(mut self, signal: i32) -> (ExitStatus, String) {
         let pid = self.child.id() as i32;
@@ -206,6 +215,11 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` to the process `pid` (one of ours).
+pub fn signal(pid: i32, signal: i32) {
+    unsafe_kill(pid, signal);
 }
 
 #[allow(unsafe_code)]

@@ -12,6 +12,8 @@ mod admin_realms;
 mod admin_users;
 mod browser;
 mod caches;
+mod cluster;
+mod consent;
 mod harness;
 mod oidc;
 mod options;

@@ -231,24 +231,22 @@ async fn client_session_stats(
     ))
 }
 
-/// `POST /admin/realms/{realm}/clear-realm-cache`: empties this node's realm, client and scope
-/// caches (`manage-realm`); 204. Other nodes never serve what changed anyway: every cached entry
-/// is checked against the database's cache revision.
+/// `POST /admin/realms/{realm}/clear-realm-cache`: empties the realm, client and scope caches of
+/// every node (`manage-realm`); 204.
 async fn clear_realm_cache(r: InRealm<need::ManageRealm>) -> StatusCode {
-    r.services.clear_realm_cache();
+    r.services.clear_realm_cache().await;
     StatusCode::NO_CONTENT
 }
 
-/// `POST /admin/realms/{realm}/clear-user-cache`: empties this node's user and role-mapping
-/// caches (`manage-realm`); 204.
+/// `POST /admin/realms/{realm}/clear-user-cache`: empties the user and role-mapping caches of
+/// every node (`manage-realm`); 204.
 async fn clear_user_cache(r: InRealm<need::ManageRealm>) -> StatusCode {
-    r.services.clear_user_cache();
+    r.services.clear_user_cache().await;
     StatusCode::NO_CONTENT
 }
 
-/// `POST /admin/realms/{realm}/clear-keys-cache`: drops this node's parsed keys of the realm;
-/// 204.
+/// `POST /admin/realms/{realm}/clear-keys-cache`: drops the parsed realm keys of every node; 204.
 async fn clear_keys_cache(r: InRealm<need::ManageRealm>) -> StatusCode {
-    r.services.admin_clear_keys_cache(&r.realm);
+    r.services.admin_clear_keys_cache(&r.realm).await;
     StatusCode::NO_CONTENT
 }

@@ -30,8 +30,8 @@ pub use transfer::{
     ExportOptions, ImportOptions, TransferTarget, UsersStrategy, export_options, import_options,
 };
 pub use values::{
-    CacheKind, DbKind, Level, LogLevel, LogOutput, MASK, Mode, ProxyHeaders, RelativePath, Secret,
-    Source,
+    CacheKind, CacheStack, ClusterConfig, DbKind, Level, LogLevel, LogOutput, MASK, Mode,
+    ProxyHeaders, RelativePath, Secret, Source,
 };
 
 /// The typed, validated configuration. Field names are the snake_case of Keycloak's options.
@@ -126,6 +126,8 @@ pub struct Config {
     pub node_name: String,
     /// `cache`.
     pub cache: CacheKind,
+    /// The cluster's settings (used with `cache=ispn`).
+    pub cluster: ClusterConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
     /// Every other `spi-*` option, verbatim.
@@ -198,6 +200,7 @@ impl fmt::Debug for Config {
             .field("features_disabled", &self.features_disabled)
             .field("dblock_lock_wait_timeout", &self.dblock_lock_wait_timeout)
             .field("bootstrap_admin_username", &self.bootstrap_admin_username)
+            .field("cluster", &self.cluster)
             .field("bootstrap_admin_password", &self.bootstrap_admin_password)
             .field("node_name", &self.node_name)
             .field("cache", &self.cache)

@@ -11,7 +11,8 @@ use ipnet::IpNet;
 use crate::error::{ConfigError, FileLocation};
 use crate::options::{self, DBLOCK_TIMEOUT, OPTIONS};
 use crate::values::{
-    CacheKind, Choice, DbKind, LogLevel, LogOutput, ProxyHeaders, RelativePath, Secret,
+    CacheKind, CacheStack, Choice, ClusterConfig, DbKind, LogLevel, LogOutput, ProxyHeaders,
+    RelativePath, Secret,
 };
 use crate::{Config, Mode, Resolved, Source, db, features};
 
@@ -495,6 +496,90 @@ impl Values<'_> {
         Ok(list)
     }
 
+    fn cluster(&self, cwd: &Path) -> Result<ClusterConfig, ConfigError> {
+        let name_like = |name: &str| {
+            self.parse(
+                name,
+                |s| valid_node_name(s).then(|| s.to_owned()),
+                || "Expected 1 to 64 characters from A-Z, a-z, 0-9, '.', '_' and '-'.".to_owned(),
+            )
+        };
+        let cluster_name = name_like("cache-cluster-name")?.unwrap_or_else(|| "ISPN".to_owned());
+        let site = name_like("site")?;
+        let key_store_file = self.path("cache-embedded-mtls-key-store-file", cwd);
+        let trust_store_file = self.path("cache-embedded-mtls-trust-store-file", cwd);
+        if key_store_file.is_some() != trust_store_file.is_some() {
+            let (given, missing) = if key_store_file.is_some() {
+                (
+                    "cache-embedded-mtls-key-store-file",
+                    "cache-embedded-mtls-trust-store-file",
+                )
+            } else {
+                (
+                    "cache-embedded-mtls-trust-store-file",
+                    "cache-embedded-mtls-key-store-file",
+                )
+            };
+            return Err(ConfigError::Usage(format!(
+                "'{given}' needs '{missing}' too: a node's own certificate and the CA it trusts \
+                 come together."
+            )));
+        }
+        let failure_ms: u64 = self.required_int("cache-embedded-failure-timeout")?;
+        if failure_ms < 500 {
+            return Err(self.invalid(
+                "cache-embedded-failure-timeout",
+                &failure_ms.to_string(),
+                "Expected milliseconds, at least 500.".to_owned(),
+            ));
+        }
+        let stack = self.required_choice::<CacheStack>("cache-stack")?;
+        let dns_query = self.string("cache-stack-dns-query");
+        if stack == CacheStack::Kubernetes && dns_query.is_none() {
+            return Err(ConfigError::Usage(
+                "'cache-stack=kubernetes' needs 'cache-stack-dns-query': the DNS name of the \
+                 headless service whose addresses are the nodes."
+                    .to_owned(),
+            ));
+        }
+        let static_members = match self.raw("cache-stack-static-members") {
+            None => Vec::new(),
+            Some(list) => {
+                let members = split_list(list);
+                if let Some(bad) = members.iter().find(|m| !valid_host_port(m)) {
+                    return Err(self.invalid(
+                        "cache-stack-static-members",
+                        bad,
+                        "Expected a comma-separated list of host:port.".to_owned(),
+                    ));
+                }
+                members
+            }
+        };
+        if stack == CacheStack::Static && static_members.is_empty() {
+            return Err(ConfigError::Usage(
+                "'cache-stack=static' needs 'cache-stack-static-members': host:port of every \
+                 node, comma-separated."
+                    .to_owned(),
+            ));
+        }
+        Ok(ClusterConfig {
+            stack,
+            dns_query,
+            static_members,
+            name: cluster_name,
+            site,
+            bind_address: self.required_string("cache-embedded-network-bind-address")?,
+            bind_port: self.required_int("cache-embedded-network-bind-port")?,
+            external_address: self.string("cache-embedded-network-external-address"),
+            external_port: self.int("cache-embedded-network-external-port")?,
+            mtls: self.flag("cache-embedded-mtls-enabled")?,
+            key_store_file,
+            trust_store_file,
+            failure_timeout: Duration::from_millis(failure_ms),
+        })
+    }
+
     fn build(&self, cwd: &Path, config_file: Option<PathBuf>) -> Result<Config, ConfigError> {
         let db_url = self.parse(
             "db-url",
@@ -611,10 +696,19 @@ impl Values<'_> {
             bootstrap_admin_password: self.raw("bootstrap-admin-password").map(Secret::new),
             node_name,
             cache: self.required_choice::<CacheKind>("cache")?,
+            cluster: self.cluster(cwd)?,
             config_file,
             spi,
         })
     }
+}
+
+/// `host:port` with a port number; the host is a name or an address (IPv6 in brackets).
+fn valid_host_port(s: &str) -> bool {
+    let Some((host, port)) = s.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty() && !host.contains(char::is_whitespace) && port.parse::<u16>().is_ok()
 }
 
 fn int_expected<T: Int>() -> String {

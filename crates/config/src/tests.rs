@@ -788,3 +788,63 @@ fn every_option_resolves_from_env() {
         );
     }
 }
+
+#[test]
+fn cluster_options() {
+    let c = cli(&[]).unwrap().cluster;
+    assert_eq!(c.stack, CacheStack::JdbcPing);
+    assert_eq!(c.name, "ISPN");
+    assert_eq!((c.bind_address.as_str(), c.bind_port), ("0.0.0.0", 7800));
+    assert!(c.mtls);
+    assert_eq!(c.failure_timeout, Duration::from_secs(5));
+    let c = cli(&[
+        "--cache-cluster-name=blue",
+        "--site=dc1",
+        "--cache-embedded-network-bind-address=10.0.0.5",
+        "--cache-embedded-network-bind-port=7900",
+        "--cache-embedded-network-external-address=node1.internal",
+        "--cache-embedded-network-external-port=17900",
+        "--cache-embedded-failure-timeout=1500",
+        "--cache-embedded-mtls-enabled=false",
+    ])
+    .unwrap()
+    .cluster;
+    assert_eq!(c.name, "blue");
+    assert_eq!(c.site.as_deref(), Some("dc1"));
+    assert_eq!(c.external_address.as_deref(), Some("node1.internal"));
+    assert_eq!(c.external_port, Some(17900));
+    assert_eq!(c.failure_timeout, Duration::from_millis(1500));
+    assert!(!c.mtls);
+    assert_eq!(
+        cli_err(&["--cache-stack=udp"]),
+        "Invalid value for option '--cache-stack': 'udp'. Expected values are: jdbc-ping, kubernetes, static"
+    );
+    let c = cli(&[
+        "--cache-stack=static",
+        "--cache-stack-static-members=a:7800, [::1]:7801",
+    ])
+    .unwrap()
+    .cluster;
+    assert_eq!(c.stack, CacheStack::Static);
+    assert_eq!(c.static_members, ["a:7800", "[::1]:7801"]);
+    assert!(cli_err(&["--cache-stack=static"]).contains("'cache-stack-static-members'"));
+    assert!(
+        cli_err(&["--cache-stack=static", "--cache-stack-static-members=a"])
+            .contains("Expected a comma-separated list of host:port.")
+    );
+    assert!(cli_err(&["--cache-stack=kubernetes"]).contains("'cache-stack-dns-query'"));
+    let c = cli(&[
+        "--cache-stack=kubernetes",
+        "--cache-stack-dns-query=gh.ns.svc",
+    ])
+    .unwrap()
+    .cluster;
+    assert_eq!(c.dns_query.as_deref(), Some("gh.ns.svc"));
+    assert!(cli_err(&["--cache-cluster-name=a b"]).contains("'--cache-cluster-name'"));
+    assert!(cli_err(&["--cache-embedded-failure-timeout=100"]).contains("at least 500"));
+    assert_eq!(
+        cli_err(&["--cache-embedded-mtls-key-store-file=node.pem"]),
+        "'cache-embedded-mtls-key-store-file' needs 'cache-embedded-mtls-trust-store-file' too: \
+         a node's own certificate and the CA it trusts come together."
+    );
+}

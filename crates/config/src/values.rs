@@ -127,6 +127,59 @@ impl Choice for LogOutput {
         &[("default", LogOutput::Default), ("json", LogOutput::Json)];
 }
 
+/// `cache-stack`: how the nodes of a cluster find each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStack {
+    /// A table in the shared database (Keycloak's default since 26).
+    JdbcPing,
+    /// The addresses a DNS name resolves to: a Kubernetes headless service
+    /// (`cache-stack-dns-query`).
+    Kubernetes,
+    /// A fixed list of members (`cache-stack-static-members`).
+    Static,
+}
+
+impl Choice for CacheStack {
+    const VALUES: &'static [(&'static str, Self)] = &[
+        ("jdbc-ping", CacheStack::JdbcPing),
+        ("kubernetes", CacheStack::Kubernetes),
+        ("static", CacheStack::Static),
+    ];
+}
+
+/// The cluster's settings (`cache-stack`, `cache-cluster-name`, `site`, `cache-embedded-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// `cache-stack`.
+    pub stack: CacheStack,
+    /// `cache-stack-dns-query`: the name to resolve with `kubernetes`.
+    pub dns_query: Option<String>,
+    /// `cache-stack-static-members`: `host:port` of every node, with `static`.
+    pub static_members: Vec<String>,
+    /// `cache-cluster-name`: nodes join only a cluster of the same name.
+    pub name: String,
+    /// `site`: the data center this node runs in.
+    pub site: Option<String>,
+    /// `cache-embedded-network-bind-address`: where the private transport listens.
+    pub bind_address: String,
+    /// `cache-embedded-network-bind-port`; 0 picks a free port.
+    pub bind_port: u16,
+    /// `cache-embedded-network-external-address`: what peers dial, when not the bind address.
+    pub external_address: Option<String>,
+    /// `cache-embedded-network-external-port`.
+    pub external_port: Option<u16>,
+    /// `cache-embedded-mtls-enabled`: TLS 1.3 with client certificates between nodes.
+    pub mtls: bool,
+    /// `cache-embedded-mtls-key-store-file`, absolute: PEM with this node's certificate chain
+    /// and private key, instead of a certificate from the cluster CA in the database.
+    pub key_store_file: Option<PathBuf>,
+    /// `cache-embedded-mtls-trust-store-file`, absolute: PEM CA certificates peers must chain to.
+    pub trust_store_file: Option<PathBuf>,
+    /// `cache-embedded-failure-timeout` (milliseconds): silence after which a peer is removed
+    /// from the view.
+    pub failure_timeout: std::time::Duration,
+}
+
 /// `cache`: clustered or node-local caches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheKind {

@@ -37,7 +37,68 @@ async fn ready_checks(state: &AppState) -> Vec<Value> {
     } else {
         json!({"name": "Gatehouse start-up", "status": "DOWN", "data": {"node": &*state.node_name}})
     };
-    vec![db, startup]
+    let mut checks = vec![db, startup];
+    if let Some(status) = state.services.cluster_status() {
+        // Cut off from some peers, a node still serves correctly (from the database, caches
+        // bypassed), so it stays ready; the details say why it is slower.
+        checks.push(json!({
+            "name": "Gatehouse cluster",
+            "status": "UP",
+            "data": {
+                "view": status.view.as_ref().map(|v| v.to_string()),
+                "cachesTrusted": status.caches_trusted,
+                "unreachable": status.unreachable,
+            }
+        }));
+    }
+    checks
+}
+
+/// `/cluster` on the management port: this node's view of its cluster (members, coordinator,
+/// view id, each member's address and site) and its caches' figures; 404 when not clustered.
+pub async fn cluster(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let Some(status) = state.services.cluster_status() else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "this node is not in a cluster (cache=local)"})),
+        );
+    };
+    let members = |v: &gatehouse_services::ClusterView| {
+        v.members
+            .iter()
+            .map(|m| json!({"name": m.name, "address": m.address, "site": m.site}))
+            .collect::<Vec<_>>()
+    };
+    let caches: Vec<Value> = state
+        .services
+        .cache_stats()
+        .into_iter()
+        .map(|c| json!({"name": c.name, "entries": c.entries, "hits": c.hits, "misses": c.misses}))
+        .collect();
+    (
+        StatusCode::OK,
+        Json(json!({
+            "cluster": status.cluster,
+            "node": {"name": status.me.name, "address": status.me.address, "site": status.me.site},
+            "view": status.view.as_ref().map(|v| json!({
+                "id": v.id,
+                "coordinator": v.coordinator,
+                "members": members(v),
+                "text": v.to_string(),
+            })),
+            "cachesTrusted": status.caches_trusted,
+            "unreachable": status.unreachable,
+            "invalidations": {
+                "sent": status.events_sent,
+                "received": status.events_received,
+                "acknowledgementsMissed": status.acks_missed,
+                "acknowledged": status.acks_complete,
+                "acknowledgementMillisP99": status.ack_p99_micros as f64 / 1000.0,
+                "acknowledgementMillisMax": status.ack_max_micros as f64 / 1000.0,
+            },
+            "caches": caches,
+        })),
+    )
 }
 
 fn respond(checks: Vec<Value>) -> (StatusCode, Json<Value>) {

@@ -71,7 +71,8 @@ pub fn management_app(state: AppState, config: &Config) -> Router {
         router = router
             .route("/health", get(health::ready))
             .route("/health/live", get(health::live))
-            .route("/health/ready", get(health::ready));
+            .route("/health/ready", get(health::ready))
+            .route("/cluster", get(health::cluster));
     }
     if config.metrics_enabled {
         router = router.route("/metrics", get(metrics::render));

@@ -85,6 +85,19 @@ pub async fn render(State(state): State<AppState>) -> Response {
         metrics::gauge!("vendor_statistics_hits_total", "cache" => c.name).set(c.hits as f64);
         metrics::gauge!("vendor_statistics_misses_total", "cache" => c.name).set(c.misses as f64);
     }
+    if let Some(c) = state.services.cluster_status() {
+        let (id, members) = c.view.as_ref().map_or((0, 0), |v| (v.id, v.members.len()));
+        metrics::gauge!("gatehouse_cluster_view_id").set(id as f64);
+        metrics::gauge!("gatehouse_cluster_members").set(members as f64);
+        metrics::gauge!("gatehouse_cluster_caches_trusted")
+            .set(f64::from(u8::from(c.caches_trusted)));
+        metrics::gauge!("gatehouse_cluster_unreachable_nodes").set(c.unreachable.len() as f64);
+        metrics::gauge!("gatehouse_cluster_invalidations_sent_total").set(c.events_sent as f64);
+        metrics::gauge!("gatehouse_cluster_invalidations_received_total")
+            .set(c.events_received as f64);
+        metrics::gauge!("gatehouse_cluster_acknowledgements_missed_total")
+            .set(c.acks_missed as f64);
+    }
     (
         [(
             header::CONTENT_TYPE,

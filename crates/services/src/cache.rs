@@ -6,8 +6,9 @@
 //! on atomically with the change (`store::Tx::commit`), on whatever node it runs, and a reader
 //! reads the revision before it loads; so an entry is never older than the revision it carries,
 //! a write on any node is seen on the very next request of every node, and a read that raced
-//! with a write cannot put stale data back. Issue 6's cluster will push revisions instead of
-//! having each request read one.
+//! with a write cannot put stale data back. In a cluster the revision is pushed to every node
+//! before the writer answers (`gatehouse_cluster`), so a request reads it from memory; alone, or
+//! while the cluster cannot vouch for it, a request reads it from the database.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -206,6 +207,15 @@ impl<'s> LazyRead<'s> {
 }
 
 impl crate::Services {
+    /// The cache revision now: pushed by the cluster while this node may trust it, else one
+    /// indexed read of the database.
+    pub(crate) async fn current_revision(&self) -> Result<i64, crate::ServiceError> {
+        if let Some(r) = self.cluster.as_ref().and_then(|c| c.revision()) {
+            return Ok(r);
+        }
+        Ok(self.store().cache_revision().await?)
+    }
+
     /// The revision to check cached entries against, or `None` with caching off (`which` says
     /// whether the realm or the user cache is asked).
     pub(crate) async fn revision_for(
@@ -218,7 +228,7 @@ impl crate::Services {
             self.caches.settings.realm_cache
         };
         if on {
-            Ok(Some(self.store().cache_revision().await?))
+            Ok(Some(self.current_revision().await?))
         } else {
             Ok(None)
         }
@@ -233,7 +243,7 @@ impl crate::Services {
         if !settings.realm_cache && !settings.user_cache {
             return Ok((None, None));
         }
-        let rev = self.store().cache_revision().await?;
+        let rev = self.current_revision().await?;
         Ok((
             settings.realm_cache.then_some(rev),
             settings.user_cache.then_some(rev),
@@ -351,14 +361,20 @@ impl crate::Services {
         Ok(subject)
     }
 
-    /// `clear-realm-cache`: empties this node's realm, client and scope caches.
-    pub fn clear_realm_cache(&self) {
+    /// `clear-realm-cache`: empties the realm, client and scope caches of every node.
+    pub async fn clear_realm_cache(&self) {
         self.caches.clear_realms();
+        if let Some(c) = &self.cluster {
+            c.announce(gatehouse_cluster::Event::ClearRealms).await;
+        }
     }
 
-    /// `clear-user-cache`: empties this node's user and role-mapping caches.
-    pub fn clear_user_cache(&self) {
+    /// `clear-user-cache`: empties the user and role-mapping caches of every node.
+    pub async fn clear_user_cache(&self) {
         self.caches.clear_users();
+        if let Some(c) = &self.cluster {
+            c.announce(gatehouse_cluster::Event::ClearUsers).await;
+        }
     }
 }
 

@@ -64,8 +64,12 @@ impl KeyCache {
     /// The realm's keys, loading (and, for a realm that has none, generating) them once per
     /// cache revision: a key added, made passive or removed on any node is seen here on the
     /// next request.
-    pub async fn get(&self, store: &Store, realm: &Realm) -> Result<Arc<RealmKeys>, ServiceError> {
-        let revision = store.cache_revision().await?;
+    pub async fn get(
+        &self,
+        store: &Store,
+        realm: &Realm,
+        revision: i64,
+    ) -> Result<Arc<RealmKeys>, ServiceError> {
         if let Some((rev, found)) = self.read().get(&realm.id)
             && *rev == revision
         {
@@ -92,8 +96,9 @@ impl KeyCache {
         store: &Store,
         realm: &Realm,
         alg: Algorithm,
+        revision: i64,
     ) -> Result<Arc<RealmKeys>, ServiceError> {
-        let keys = self.get(store, realm).await?;
+        let keys = self.get(store, realm, revision).await?;
         if keys.signer(alg).is_some() {
             return Ok(keys);
         }
@@ -111,13 +116,20 @@ impl KeyCache {
         }
         tx.commit().await?;
         self.write().remove(&realm.id);
-        self.get(store, realm).await
+        // Tagged with the revision read before this write, the entry is loaded again once:
+        // correct, and rare (a new algorithm).
+        self.get(store, realm, revision).await
     }
 
     /// Drops the realm's parsed keys from this node's cache; the next use reads them again from
     /// the database (the admin API's `clear-keys-cache`, and a realm's deletion).
     pub fn forget(&self, realm: &RealmId) {
         self.write().remove(realm);
+    }
+
+    /// Drops every realm's keys (another node's `clear-keys-cache`).
+    pub fn forget_all(&self) {
+        self.write().clear();
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, KeysByRealm> {

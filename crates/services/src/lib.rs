@@ -1,8 +1,8 @@
 //! Realm, user and client operations: the one place where Gatehouse's business rules live.
 //!
-//! Protocol and HTTP crates call this crate; it decides what is stored, and (with the cache and
-//! cluster crates, later) what is cached and what is distributed. It never sees HTTP: inputs are
-//! domain types, outputs are domain types or [`ServiceError`].
+//! Protocol and HTTP crates call this crate; it decides what is stored, what is cached (with the
+//! cluster crate keeping every node's caches true) and what is distributed. It never sees HTTP:
+//! inputs are domain types, outputs are domain types or [`ServiceError`].
 
 mod admin;
 mod bootstrap;
@@ -40,6 +40,9 @@ pub use impersonation::{Impersonated, ImpersonationStarted};
 pub use keys::RealmKeys;
 pub use login::{
     AuthFailure, AuthRequest, LoginPage, LoginResult, Redirect, ResponseMode, Started,
+pub use gatehouse_cluster::{
+    Member as ClusterMember, Status as ClusterStatus, View as ClusterView,
+};
     redirect_uri_allowed,
 };
 pub use oauth_error::OAuthError;
@@ -76,6 +79,9 @@ pub struct Services {
 /// `--features-disabled`); those it does not list are not implemented yet.
 #[derive(Debug, Clone, Copy)]
 pub struct Features {
+    /// The cluster this node is a member of (`--cache ispn`): it pushes cache revisions, so
+    /// requests need not read them from the database.
+    cluster: Option<gatehouse_cluster::Cluster>,
     /// `impersonation` (on by default, as in Keycloak).
     pub impersonation: bool,
 }
@@ -110,7 +116,41 @@ impl Services {
     /// The same services with `features` switched as the configuration says.
     pub fn with_features(mut self, features: Features) -> Self {
         self.features = features;
+            cluster: None,
         self
+    }
+
+    /// The same services as a member of `cluster`: cache revisions come from it, and cache
+    /// clears other nodes ask for are applied here. Call within the runtime.
+    pub fn with_cluster(mut self, cluster: gatehouse_cluster::Cluster) -> Self {
+        let mut events = cluster.subscribe();
+        let caches = self.caches.clone();
+        let keys = self.keys.clone();
+        tokio::spawn(async move {
+            use gatehouse_cluster::Event;
+            loop {
+                match events.recv().await {
+                    Ok(Event::ClearRealms) => caches.clear_realms(),
+                    Ok(Event::ClearUsers) => caches.clear_users(),
+                    Ok(Event::ClearKeys) => keys.forget_all(),
+                    Ok(Event::Revision(_)) => {}
+                    // Missed some: clearing everything is always safe.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        caches.clear_realms();
+                        caches.clear_users();
+                        keys.forget_all();
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        self.cluster = Some(cluster);
+        self
+    }
+
+    /// This node's picture of its cluster, when it is in one.
+    pub fn cluster_status(&self) -> Option<ClusterStatus> {
+        self.cluster.as_ref().map(|c| c.status())
     }
 
     /// The same services with caches as the configuration says (sizes, which are on).

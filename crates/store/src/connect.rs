@@ -138,6 +138,20 @@ pub(crate) struct Inner {
     pub(crate) sqlite_path: Option<PathBuf>,
     pub(crate) application_name: String,
     pool_max: u32,
+    /// Told of every new cache revision after its transaction commits (the cluster's
+    /// invalidation push); set once at start-up.
+    pub(crate) commit_hook: std::sync::OnceLock<Arc<dyn CommitHook>>,
+}
+
+/// Told of each cache revision a transaction of this node committed, after the commit and
+/// before `Tx::commit` returns, so a write is announced to the cluster before its caller
+/// answers. Implemented by the cluster crate; the store knows nothing of other nodes.
+pub trait CommitHook: Send + Sync + 'static {
+    /// `revision` is now durable; tell whoever caches.
+    fn committed(
+        &self,
+        revision: i64,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>>;
 }
 
 impl fmt::Debug for Store {
@@ -297,6 +311,7 @@ impl Store {
                 sqlite_path: plan.sqlite_path,
                 application_name: opts.application_name.clone(),
                 pool_max,
+                commit_hook: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -331,7 +346,12 @@ impl Store {
             Backend::Postgres => self.inner.pool.begin().await,
         }
         .map_err(from_sqlx)?;
-        Ok(Tx::new(tx))
+        Ok(Tx::new(tx, self.inner.commit_hook.get().cloned()))
+    }
+
+    /// Installs the hook told of every committed cache revision; a second call is ignored.
+    pub fn set_commit_hook(&self, hook: Arc<dyn CommitHook>) {
+        let _ = self.inner.commit_hook.set(hook);
     }
 
     /// Starts a transaction that only reads. On SQLite it is deferred, so readers run beside
@@ -343,7 +363,7 @@ impl Store {
             Backend::Postgres => self.inner.pool.begin().await,
         }
         .map_err(from_sqlx)?;
-        Ok(Tx::new(tx))
+        Ok(Tx::new(tx, None))
     }
 
     /// The pool's current size.

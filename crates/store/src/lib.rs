@@ -12,6 +12,7 @@
 //! - SQLite connections get `foreign_keys=ON` and a 5 s busy timeout from sqlx's defaults, and
 //!   the file is switched to WAL once at connect time (the mode is stored in the file).
 
+mod cluster;
 mod connect;
 mod error;
 mod migrate;
@@ -20,7 +21,8 @@ mod rows;
 pub mod testing;
 mod tx;
 
-pub use connect::{Backend, ConnectOptions, DbSettings, PoolStats, Store};
+pub use cluster::{PingRow, StoredCa};
+pub use connect::{Backend, CommitHook, ConnectOptions, DbSettings, PoolStats, Store};
 pub use error::StoreError;
 pub use gatehouse_model::{CodeUse, RefreshUse};
 pub use migrate::MigrationReport;

@@ -523,8 +523,11 @@ impl Services {
     /// they are read again from the database on next use. (Keycloak's endpoint clears its cache
     /// of clients' and identity providers' public keys; Gatehouse reads a client's `jwks.string`
     /// on every use, so its realm keys are the only keys it caches.)
-    pub fn admin_clear_keys_cache(&self, realm: &Realm) {
+    pub async fn admin_clear_keys_cache(&self, realm: &Realm) {
         self.keys.forget(&realm.id);
+        if let Some(c) = &self.cluster {
+            c.announce(gatehouse_cluster::Event::ClearKeys).await;
+        }
     }
 
     /// `GET /admin/serverinfo`: what this server offers, in Keycloak's `ServerInfoRepresentation`

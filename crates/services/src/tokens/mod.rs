@@ -109,7 +109,9 @@ impl Services {
 
     /// The realm's parsed keys.
     pub async fn realm_keys(&self, realm: &Realm) -> Result<Arc<RealmKeys>, ServiceError> {
-        self.keys.get(self.store(), realm).await
+        self.keys
+            .get(self.store(), realm, self.current_revision().await?)
+            .await
     }
 
     /// The realm's keys, with an active key for the algorithm `client`'s tokens are signed with.
@@ -119,7 +121,12 @@ impl Services {
         client: &Client,
     ) -> Result<Arc<RealmKeys>, ServiceError> {
         self.keys
-            .with_signer(self.store(), realm, signing_algorithm(realm, client))
+            .with_signer(
+                self.store(),
+                realm,
+                signing_algorithm(realm, client),
+                self.current_revision().await?,
+            )
             .await
     }
 

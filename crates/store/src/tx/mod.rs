@@ -32,6 +32,7 @@ pub struct Tx {
     /// mappers, keys): `commit` moves the cache revision on in the same transaction.
     changed: bool,
 }
+    hook: Option<std::sync::Arc<dyn crate::CommitHook>>,
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,8 +41,15 @@ impl std::fmt::Debug for Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Tx { tx, changed: false }
+    pub(crate) fn new(
+        tx: Transaction<'static, Any>,
+        hook: Option<std::sync::Arc<dyn crate::CommitHook>>,
+    ) -> Self {
+        Tx {
+            tx,
+            changed: false,
+            hook,
+        }
     }
 
     /// Marks this transaction as changing cached data. Every write method of the cached
@@ -65,12 +73,22 @@ impl Tx {
     /// Makes every write of this transaction durable; one that changed cached data also
     /// moves the cache revision on, atomically with the change.
     pub async fn commit(mut self) -> Result<(), StoreError> {
+    /// The commit hook (the cluster) hears of the new revision before this returns.
         if self.changed {
+        let mut revision = None;
             sqlx::query("UPDATE cache_revision SET revision = revision + 1 WHERE id = 1")
                 .execute(self.conn())
                 .await
                 .map_err(from_sqlx)?;
         }
+            if self.hook.is_some() {
+                revision = Some(self.cache_revision().await?);
+            }
+        }
+        let hook = self.hook.take();
+        self.tx.commit().await.map_err(from_sqlx)?;
+        if let (Some(hook), Some(revision)) = (hook, revision) {
+            hook.committed(revision).await;
         self.tx.commit().await.map_err(from_sqlx)
     }
 
