@@ -311,15 +311,22 @@ def self_signed(folder):
 
 def setup_clients(base):
     """Creates the benchmark's clients through the Admin REST API, as an operator would: one
-    signing with the realm's RS256 key, one asking for ES256 (`access.token.signed.response.alg`)."""
+    signing with the realm's RS256 key, one asking for ES256 (`access.token.signed.response.alg`).
+    Each puts itself in its tokens' audience (an audience mapper), which Keycloak 26 requires
+    of a client that introspects them."""
     admin = must("admin login", *post(base + TOKEN, {
         "grant_type": "password", "client_id": "admin-cli", "username": "admin",
         "password": ADMIN_PASSWORD}))
     for client_id, attributes in [(CLIENT_ID, {}),
                                   (ES_CLIENT_ID, {"access.token.signed.response.alg": "ES256"})]:
+        audience = {"name": "own audience", "protocol": "openid-connect",
+                    "protocolMapper": "oidc-audience-mapper",
+                    "config": {"included.client.audience": client_id,
+                               "access.token.claim": "true",
+                               "introspection.token.claim": "true"}}
         body = json.dumps({"clientId": client_id, "secret": CLIENT_SECRET,
                            "serviceAccountsEnabled": True, "directAccessGrantsEnabled": True,
-                           "attributes": attributes}).encode()
+                           "attributes": attributes, "protocolMappers": [audience]}).encode()
         req = urllib.request.Request(base + "/admin/realms/master/clients", data=body, headers={
             "Content-Type": "application/json",
             "Authorization": "Bearer " + admin["access_token"]})

@@ -63,7 +63,7 @@ async fn sign_in(
 }
 
 /// The value of `attr` on the first tag containing `marker`.
-fn attribute(html: &str, marker: &str, attr: &str) -> String {
+pub(crate) fn attribute(html: &str, marker: &str, attr: &str) -> String {
     let at = html
         .find(marker)
         .unwrap_or_else(|| panic!("{marker} not in page:\n{html}"));
@@ -88,7 +88,7 @@ fn unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     let query = url.split_once('?')?.1;
     form_urlencoded::parse(query.as_bytes())
         .find(|(k, _)| k == name)

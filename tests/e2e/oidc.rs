@@ -313,6 +313,13 @@ async fn confidential_client_credentials_introspection_and_revocation() {
         api.secret = Some("backend-secret".into());
     })
     .await;
+    // Keycloak 26 answers an introspection only for a client in the token's audience.
+    crate::oidc_more::add_client_mapper(
+        &node,
+        "backend-api",
+        crate::oidc_more::audience_mapper("backend-api"),
+    )
+    .await;
 
     let url = token_url(&node, "");
     let introspect_url = node.url("/realms/master/protocol/openid-connect/token/introspect");

@@ -24,6 +24,7 @@ const SEE_LOG: &str = "For more on this error consult the server log.";
 fn not_found(what: &str) -> String {
     match what {
         "Client" => "Could not find client".to_owned(),
+        gatehouse_services::CONSENT_CLIENT => "Client not found".to_owned(),
         "ClientScope" => "Could not find client scope".to_owned(),
         "Installation provider" => "Unknown Provider".to_owned(),
         other => format!("{other} not found"),

@@ -130,6 +130,10 @@ where
         )
         .route("/admin/realms/{realm}/users/{id}/consents", get(consents))
         .route(
+            "/admin/realms/{realm}/users/{id}/consents/{client}",
+            axum::routing::delete(revoke_consent),
+        )
+        .route(
             "/admin/realms/{realm}/groups/{id}/members",
             get(group_members),
         )
@@ -314,11 +318,26 @@ async fn federated_identity(
     Ok(Json(json!([])).into_response())
 }
 
-/// `GET /users/{id}/consents`: always empty, as consent is not implemented (no client can
-/// hold one) and offline tokens are listed per client under `offline-sessions`.
+/// `GET /users/{id}/consents`: the user's consents and the clients holding an offline token
+/// of the user.
 async fn consents(r: InRealm<need::QueryUsers>, Path((_, id)): Path<(String, String)>) -> Answer {
-    r.services.admin_check_user(&r.who, &r.realm, &id).await?;
-    Ok(Json(json!([])).into_response())
+    let list = r
+        .services
+        .admin_user_consents(&r.who, &r.realm, &id)
+        .await?;
+    Ok(Json(list).into_response())
+}
+
+/// `DELETE /users/{id}/consents/{clientId}`: 204; revokes the consent and the client's offline
+/// tokens of the user.
+async fn revoke_consent(
+    r: InRealm<need::QueryUsers>,
+    Path((_, id, client)): Path<(String, String, String)>,
+) -> Answer {
+    r.services
+        .admin_revoke_consent(&r.ctx, &r.who, &r.realm, &id, &client)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /groups/{id}/members`: the group's direct members; viewing members needs

@@ -33,6 +33,38 @@ pub fn auth_session_cookie(
     .ok()
 }
 
+/// The cookie remembering the language picked with `kc_locale` (HttpOnly, for the session).
+pub const KEYCLOAK_LOCALE: &str = "KEYCLOAK_LOCALE";
+
+/// `KEYCLOAK_LOCALE=<tag>` scoped to the realm's path, as Keycloak sets it when a page is asked
+/// for with `kc_locale`; `None` for a malformed tag. `SameSite` as [`auth_session_cookie`].
+pub fn locale_cookie(tag: &str, realm_path: &str, https: bool) -> Option<HeaderValue> {
+    let tag = gatehouse_services::language_tag(tag)?;
+    let same_site = if https { "; SameSite=None; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{KEYCLOAK_LOCALE}={tag}; Path={realm_path}/; HttpOnly{same_site}"
+    ))
+    .ok()
+}
+
+/// The cookie a login restarts from when its authentication session is gone (Keycloak's
+/// `RestartLoginCookie`).
+pub const KC_RESTART: &str = "KC_RESTART";
+
+/// `KC_RESTART=<token>` for the browser session, scoped and flagged as [`auth_session_cookie`].
+pub fn restart_cookie(token: &str, realm_path: &str, https: bool) -> Option<HeaderValue> {
+    let same_site = if https { "; SameSite=None; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{KC_RESTART}={token}; Path={realm_path}/; HttpOnly{same_site}"
+    ))
+    .ok()
+}
+
+/// `Set-Cookie` that expires `KC_RESTART` (a finished login).
+pub fn clear_restart_cookie(realm_path: &str, https: bool) -> Option<HeaderValue> {
+    cookie(KC_RESTART, "", realm_path, 0, true, https)
+}
+
 /// The SSO cookie naming the user and session (HttpOnly).
 pub const KEYCLOAK_IDENTITY: &str = "KEYCLOAK_IDENTITY";
 /// The SSO cookie the session iframe reads (not HttpOnly; holds only a hash of the session id).

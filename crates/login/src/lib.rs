@@ -1,21 +1,27 @@
-//! Login pages: the theme (minijinja templates, message bundles, static resources), the login
-//! form at `login-actions/authenticate`, and the delivery of an authorization response
-//! (redirect or `form_post`).
+//! Login pages: the themes (minijinja templates, message bundles, static resources; built in
+//! or read from the theme folder, chosen per realm), the page's language, the login form at
+//! `login-actions/authenticate`, and the delivery of an authorization response (redirect or
+//! `form_post`).
 //!
 //! Handlers parse and render; signing in is decided by [`gatehouse_services`].
 
 mod actions;
 mod cookies;
+pub mod locale;
+mod restart;
 mod theme;
 
+pub use actions::consent_page;
 pub use actions::{
     deliver, error_page, info_page, info_page_with, login_page, logout_confirm_page, realm_path,
 };
 pub use cookies::{
-    AUTH_SESSION_ID, KEYCLOAK_IDENTITY, KEYCLOAK_SESSION, auth_session_cookie, clear_sso_cookies,
-    cookie_value, sso_cookies,
+    AUTH_SESSION_ID, KC_RESTART, KEYCLOAK_IDENTITY, KEYCLOAK_LOCALE, KEYCLOAK_SESSION,
+    auth_session_cookie, clear_restart_cookie, clear_sso_cookies, cookie_value, locale_cookie,
+    restart_cookie, sso_cookies,
 };
-pub use theme::Themes;
+pub use restart::login_finished;
+pub use theme::{BUILTIN_THEME, LoginTheme, Resource, ThemeError, ThemeSettings, Themes};
 
 use std::sync::Arc;
 
@@ -49,6 +55,14 @@ where
         .route(
             "/realms/{realm}/login-actions/required-action",
             get(actions::show_required_action).post(actions::submit_required_action),
+        )
+        .route(
+            "/realms/{realm}/login-actions/consent",
+            get(actions::show_consent).post(actions::submit_consent),
+        )
+        .route(
+            "/realms/{realm}/login-actions/restart",
+            get(restart::restart),
         )
         .route(
             "/realms/{realm}/login-actions/action-token",

@@ -141,6 +141,14 @@ pub struct Realm {
     pub password_policy: Option<String>,
     /// The composite `default-roles-<realm>` role every user gets.
     pub default_role_id: Option<RoleId>,
+    /// The login theme's name (Keycloak's `loginTheme`); `None`: the server's default theme.
+    pub login_theme: Option<String>,
+    /// Users may pick a language among `supported_locales`; when off, pages are in English.
+    pub internationalization_enabled: bool,
+    /// The language tags offered when internationalization is on, in the order given.
+    pub supported_locales: Vec<String>,
+    /// The language when nothing in the request decides (with internationalization on).
+    pub default_locale: Option<String>,
     /// Other realm attributes, kept as Keycloak keeps them.
     pub attributes: BTreeMap<String, String>,
 }
@@ -194,6 +202,10 @@ impl Realm {
             default_signature_algorithm: "RS256".to_owned(),
             password_policy: None,
             default_role_id: None,
+            login_theme: None,
+            internationalization_enabled: false,
+            supported_locales: Vec::new(),
+            default_locale: None,
             attributes: BTreeMap::new(),
         }
     }

@@ -1,6 +1,6 @@
 //! Gatehouse domain types: ids, realms, clients, roles, users, credentials, groups, client
 //! scopes, protocol mappers, realm keys, durable user and client sessions, authentication
-//! sessions (logins in progress) and authorization codes.
+//! sessions (logins in progress), authorization codes and user consents.
 //!
 //! Invariant: no I/O here, and no serde on the domain types. Storage lives in
 //! `gatehouse-store`. Keycloak's JSON representations live apart in [`rep`], with their
@@ -8,6 +8,7 @@
 //! import/export speak them.
 
 mod auth;
+mod consents;
 mod entities;
 mod failures;
 mod ids;
@@ -17,6 +18,7 @@ mod sessions;
 pub mod rep;
 
 pub use auth::{AuthCode, AuthSession, CodeUse};
+pub use consents::UserConsent;
 pub use entities::{
     Client, ClientScope, Credential, Group, MapperOwner, ProtocolMapper, Realm, Role, SslRequired,
     User,

@@ -9,7 +9,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_login::{
-    AUTH_SESSION_ID, KEYCLOAK_IDENTITY, LoginState, cookie_value, deliver, error_page, login_page,
+    AUTH_SESSION_ID, KEYCLOAK_IDENTITY, LoginState, consent_page, cookie_value, deliver,
+    error_page, login_page,
 };
 use gatehouse_services::{AuthFailure, AuthRequest, RequestCtx, Services, Started};
 use serde_json::json;
@@ -96,7 +97,12 @@ async fn authorize(
         .await;
     match started {
         Ok(Started::Form(page)) => login_page(login, ctx, &realm, &page, None, headers),
-        Ok(Started::SignedIn(redirect)) => deliver(&redirect),
+        Ok(Started::SignedIn(redirect)) => {
+            let mut response = deliver(&redirect);
+            gatehouse_login::login_finished(services, ctx, &realm, headers, &mut response).await;
+            response
+        }
+        Ok(Started::Consent(page)) => consent_page(login, ctx, &realm, &page, headers),
         Err(AuthFailure::Page { message, arg }) => error_page(
             &login.themes,
             ctx,
@@ -172,7 +178,7 @@ pub async fn discovery(
         "response_types_supported": ["code", "id_token", "id_token token", "code id_token", "code token", "code id_token token"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "subject_types_supported": ["public"],
-        "prompt_values_supported": ["none", "login"],
+        "prompt_values_supported": ["none", "login", "consent"],
         "id_token_signing_alg_values_supported": signing,
         "userinfo_signing_alg_values_supported": ["none"],
         "token_endpoint_auth_methods_supported": auth_methods,

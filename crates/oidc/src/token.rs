@@ -223,16 +223,16 @@ pub async fn introspect(
     let realm = realm_for(&services, &realm, &ctx).await?;
     let form = Form::parse(&body)?;
     let creds = client_credentials(&headers, &form);
-    let Some(token) = form.get("token") else {
-        return Err(OAuthError::bad_request("invalid_request", "Token not provided.").into());
-    };
-    if form
-        .get("token_type_hint")
-        .is_some_and(|hint| !matches!(hint, "access_token" | "refresh_token"))
-    {
-        return Err(OAuthError::bad_request("invalid_request", "Unsupported token type.").into());
-    }
-    let result = services.introspect(&ctx, &realm, &creds, token).await?;
+    // The client authenticates first; the token and its hint are looked at after that.
+    let result = services
+        .introspect(
+            &ctx,
+            &realm,
+            &creds,
+            form.get("token"),
+            form.get("token_type_hint"),
+        )
+        .await?;
     Ok(no_store(Json(result).into_response()))
 }
 

@@ -62,7 +62,7 @@ impl AppState {
         readiness: Readiness,
     ) -> Result<Self, crate::ServerError> {
         let rel = config.http_relative_path.as_str().trim_end_matches('/');
-        let themes = gatehouse_login::Themes::builtin()
+        let themes = gatehouse_login::Themes::new(theme_settings(config)?)
             .map_err(|e| crate::ServerError::Theme(e.to_string()))?;
         Ok(AppState {
             services,
@@ -79,4 +79,49 @@ impl AppState {
             },
         })
     }
+}
+
+/// Keycloak's theme options, read from the free-form `spi-*` options under any of Keycloak's
+/// spellings (`spi-theme-folder-dir`, `spi-theme--folder--dir`, ...): the theme folder
+/// (default `themes` in the working directory when there is one), caching (on for `start`,
+/// off for `start-dev`, as Keycloak's dev profile), the default theme, and how long browsers
+/// keep resources (30 days; `start-dev`: not at all).
+fn theme_settings(config: &Config) -> Result<gatehouse_login::ThemeSettings, crate::ServerError> {
+    let dev = config.mode == gatehouse_config::Mode::Dev;
+    // The key as the user spelled it: `--` is Keycloak 26's unambiguous separator.
+    let key = |name: &str| {
+        config
+            .spi
+            .keys()
+            .find(|k| k.replace("--", "-") == name)
+            .cloned()
+    };
+    let flag = |name: &str| match key(name) {
+        Some(k) => config
+            .spi_flag(&k, !dev)
+            .map_err(|e| crate::ServerError::Theme(e.to_string())),
+        None => Ok(!dev),
+    };
+    let value = |name: &str| key(name).and_then(|k| config.spi.get(&k).cloned());
+    let dir = match value("spi-theme-folder-dir") {
+        Some(dir) => Some(std::path::PathBuf::from(dir)),
+        None => Some(std::path::PathBuf::from("themes")).filter(|d| d.is_dir()),
+    };
+    let static_max_age = match value("spi-theme-static-max-age") {
+        Some(v) => v.trim().parse().map_err(|_| {
+            crate::ServerError::Theme(format!(
+                "invalid value for option '--spi-theme-static-max-age': '{v}'. Expected a \
+                 number of seconds"
+            ))
+        })?,
+        None if dev => -1,
+        None => 2_592_000,
+    };
+    Ok(gatehouse_login::ThemeSettings {
+        dir,
+        cache_themes: flag("spi-theme-cache-themes")?,
+        cache_templates: flag("spi-theme-cache-templates")?,
+        default_theme: value("spi-theme-default").filter(|t| !t.is_empty()),
+        static_max_age,
+    })
 }

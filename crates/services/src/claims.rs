@@ -49,6 +49,8 @@ pub struct Subject<'a> {
     pub acr: &'a str,
     /// Group paths of the user (`/parent/child`).
     pub group_paths: &'a [String],
+    /// The user session the token belongs to (`sid`); none for a service account's token.
+    pub session_id: Option<&'a str>,
 }
 
 fn enabled(mapper: &ProtocolMapper, target: Target) -> bool {
@@ -77,6 +79,7 @@ pub(crate) const MAPPER_TYPES: &[&str] = &[
     "oidc-hardcoded-claim-mapper",
     "oidc-group-membership-mapper",
     "oidc-address-mapper",
+    "oidc-session-state-mapper",
 ];
 
 /// Applies `mappers` to `claims` for `target`.
@@ -191,6 +194,13 @@ fn apply_one(mapper: &ProtocolMapper, s: &Subject<'_>, claims: &mut Map<String, 
         }
         "oidc-sub-mapper" => {
             claims.insert("sub".into(), Value::String(s.user.id.to_string()));
+        }
+        // Keycloak 25 took `session_state` out of every token (`sid` carries the same value);
+        // this mapper puts it back for the relying parties that still read it.
+        "oidc-session-state-mapper" => {
+            if let Some(sid) = s.session_id {
+                claims.insert("session_state".into(), Value::String(sid.to_owned()));
+            }
         }
         "oidc-usersessionmodel-note-mapper" => {
             let note = cfg("user.session.note").unwrap_or_default();
@@ -360,6 +370,7 @@ pub fn add_audience(claims: &mut Map<String, Value>, aud: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -384,6 +395,81 @@ mod tests {
         assert_eq!(claims["aud"], json!("account"));
         add_audience(&mut claims, "api");
         assert_eq!(claims["aud"], json!(["account", "api"]));
+    }
+
+    fn user() -> User {
+        User {
+            id: gatehouse_model::UserId::from("u-1"),
+            realm_id: gatehouse_model::RealmId::from("r-1"),
+            username: gatehouse_model::Username::new("alice"),
+            email: None,
+            first_name: None,
+            last_name: None,
+            enabled: true,
+            email_verified: false,
+            created_timestamp: 0,
+            federation_link: None,
+            service_account_client_link: None,
+            attributes: BTreeMap::new(),
+            required_actions: Vec::new(),
+            not_before: 0,
+        }
+    }
+
+    fn mapper(mapper_type: &str, config: &[(&str, &str)]) -> ProtocolMapper {
+        ProtocolMapper {
+            id: gatehouse_model::ProtocolMapperId::from("m-1"),
+            name: "m".into(),
+            protocol: "openid-connect".into(),
+            mapper_type: mapper_type.into(),
+            owner: gatehouse_model::MapperOwner::ClientScope(gatehouse_model::ClientScopeId::from(
+                "s-1",
+            )),
+            config: config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// Runs one mapper for `target` with a session `sid` (or none) and returns the claims.
+    fn run(m: &ProtocolMapper, sid: Option<&str>, target: Target) -> Map<String, Value> {
+        let user = user();
+        let (roles, clients, notes) = (BTreeSet::new(), BTreeMap::new(), BTreeMap::new());
+        let subject = Subject {
+            user: &user,
+            client_id: "app",
+            realm_roles: &roles,
+            client_roles: &clients,
+            allowed_origins: &[],
+            session_notes: &notes,
+            acr: "1",
+            group_paths: &[],
+            session_id: sid,
+        };
+        let mut claims = Map::new();
+        apply(&[m], &subject, target, &mut claims);
+        claims
+    }
+
+    #[test]
+    fn session_state_mapper_writes_the_session_id_where_configured() {
+        let m = mapper(
+            "oidc-session-state-mapper",
+            &[("access.token.claim", "true"), ("id.token.claim", "false")],
+        );
+        assert_eq!(
+            run(&m, Some("sess-1"), Target::Access),
+            json!({"session_state": "sess-1"})
+                .as_object()
+                .cloned()
+                .unwrap()
+        );
+        assert!(run(&m, Some("sess-1"), Target::Id).is_empty());
+        assert!(run(&m, Some("sess-1"), Target::Userinfo).is_empty());
+        // A token without a session (client credentials) gets nothing.
+        assert!(run(&m, None, Target::Access).is_empty());
+        assert!(MAPPER_TYPES.contains(&"oidc-session-state-mapper"));
     }
 
     #[test]

@@ -250,3 +250,23 @@ fn parse(rows: &[RealmKey]) -> Result<RealmKeys, ServiceError> {
         rs256_public_key,
     })
 }
+
+#[cfg(test)]
+impl RealmKeys {
+    /// Freshly generated keys for `algs`, for unit tests that sign and verify.
+    #[allow(clippy::unwrap_used)]
+    pub(crate) fn for_tests(algs: &[Algorithm]) -> RealmKeys {
+        let realm = Realm::new(
+            RealmId::new_random(),
+            gatehouse_model::RealmName::new("test").unwrap(),
+        );
+        let rows: Vec<RealmKey> = algs
+            .iter()
+            .map(|alg| {
+                let (name, provider) = provider_for(*alg);
+                generate(&realm, name, provider, *alg).unwrap()
+            })
+            .collect();
+        parse(&rows).unwrap()
+    }
+}

@@ -11,19 +11,23 @@ mod cache;
 mod claims;
 mod client_keys;
 mod clients;
+mod consent;
 mod ctx;
 mod error;
 mod hashing;
 mod impersonation;
+mod introspection;
 mod keys;
 mod login;
 mod oauth_error;
 mod realm_defaults;
+mod restart;
 mod sso;
 mod tokens;
 mod transfer;
 mod userinfo;
 
+pub use admin::CONSENT_CLIENT;
 pub use admin::{AdminIdentity, ComponentQuery, KEY_PROVIDER_TYPE, Permission, REALM_MANAGEMENT};
 pub use admin::{
     ChildrenQuery, GroupListQuery, GroupPlaced, MappingView, RoleContainer, RoleHolder,
@@ -33,19 +37,21 @@ pub use admin::{UserRefusal, UserSearch, UserWrite};
 pub use bootstrap::{AdminCreated, MASTER_REALM, MasterRealm};
 pub use cache::{CacheSettings, CacheStats, DEFAULT_CACHE_SIZE};
 pub use claims::Target;
+pub use consent::ConsentPage;
 pub use ctx::RequestCtx;
 pub use error::ServiceError;
+pub use gatehouse_cluster::{
+    Member as ClusterMember, Status as ClusterStatus, View as ClusterView,
+};
 pub use hashing::Hasher;
 pub use impersonation::{Impersonated, ImpersonationStarted};
 pub use keys::RealmKeys;
 pub use login::{
-    AuthFailure, AuthRequest, LoginPage, LoginResult, Redirect, ResponseMode, Started,
-pub use gatehouse_cluster::{
-    Member as ClusterMember, Status as ClusterStatus, View as ClusterView,
-};
-    redirect_uri_allowed,
+    AuthFailure, AuthRequest, LoginPage, LoginResult, REQUESTED_LOCALE_NOTE, Redirect,
+    ResponseMode, Started, language_tag, redirect_uri_allowed,
 };
 pub use oauth_error::OAuthError;
+pub use restart::Restarted;
 pub use sso::{LogoutRequest, LogoutStep, SsoCookies};
 pub use tokens::{ClientCredentials, TokenResponse};
 pub use transfer::{
@@ -73,15 +79,15 @@ pub struct Services {
     features: Features,
     /// This node's caches in front of the database.
     caches: std::sync::Arc<cache::Caches>,
+    /// The cluster this node is a member of (`--cache ispn`): it pushes cache revisions, so
+    /// requests need not read them from the database.
+    cluster: Option<gatehouse_cluster::Cluster>,
 }
 
 /// Keycloak features that change what the services layer does (`--features`,
 /// `--features-disabled`); those it does not list are not implemented yet.
 #[derive(Debug, Clone, Copy)]
 pub struct Features {
-    /// The cluster this node is a member of (`--cache ispn`): it pushes cache revisions, so
-    /// requests need not read them from the database.
-    cluster: Option<gatehouse_cluster::Cluster>,
     /// `impersonation` (on by default, as in Keycloak).
     pub impersonation: bool,
 }
@@ -110,14 +116,8 @@ impl Services {
             features: Features::default(),
             caches: std::sync::Arc::new(cache::Caches::new(CacheSettings::default())),
             started_millis: now_millis(),
-        }
-    }
-
-    /// The same services with `features` switched as the configuration says.
-    pub fn with_features(mut self, features: Features) -> Self {
-        self.features = features;
             cluster: None,
-        self
+        }
     }
 
     /// The same services as a member of `cluster`: cache revisions come from it, and cache
@@ -151,6 +151,12 @@ impl Services {
     /// This node's picture of its cluster, when it is in one.
     pub fn cluster_status(&self) -> Option<ClusterStatus> {
         self.cluster.as_ref().map(|c| c.status())
+    }
+
+    /// The same services with `features` switched as the configuration says.
+    pub fn with_features(mut self, features: Features) -> Self {
+        self.features = features;
+        self
     }
 
     /// The same services with caches as the configuration says (sizes, which are on).

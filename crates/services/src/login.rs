@@ -112,6 +112,41 @@ pub struct LoginPage {
     pub username: String,
     /// `ui_locales` of the request.
     pub ui_locales: Option<String>,
+    /// The language the user picked on a page of this login (`kc_locale`), kept for its rest.
+    pub requested_locale: Option<String>,
+    /// The `locale` attribute of the user, once the login has identified them.
+    pub user_locale: Option<String>,
+    /// `KC_RESTART` to set with the page: the login as the authorization endpoint opened it,
+    /// to start again from should its authentication session expire (`restart.rs`).
+    pub restart_cookie: Option<String>,
+}
+
+/// Keycloak's authentication-session note for the language the user picked (`kc_locale`).
+pub const REQUESTED_LOCALE_NOTE: &str = "locale_user_requested";
+/// The note holding the identified user's `locale` attribute, for the pages after the password.
+const USER_LOCALE_NOTE: &str = "user_locale";
+
+/// Keeps the identified user's `locale` attribute in the session, so the pages after the
+/// password (required actions, consent) are in the user's language (Keycloak's order puts it
+/// after only `kc_locale`).
+pub(crate) fn note_user_locale(session: &mut AuthSession, user: &User) {
+    if let Some(locale) = user.attributes.get("locale").and_then(|v| v.first()) {
+        session
+            .notes
+            .insert(USER_LOCALE_NOTE.to_owned(), locale.clone());
+    }
+}
+
+/// A language tag as a request may carry one (`kc_locale`, `KEYCLOAK_LOCALE`): ASCII letters,
+/// digits, `-` and `_`, at most 35 characters. Anything else is ignored rather than stored or
+/// echoed into a cookie.
+pub fn language_tag(raw: &str) -> Option<&str> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 35
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then_some(raw)
 }
 
 /// Why an authorization request cannot go on.
@@ -149,6 +184,9 @@ pub enum Started {
     Form(LoginPage),
     /// Signed in through the browser's SSO session: deliver this response.
     SignedIn(Redirect),
+    /// Signed in through the SSO session, but the client needs a consent the user has not
+    /// given: show the consent page.
+    Consent(crate::consent::ConsentPage),
 }
 
 fn mode_name(mode: &ResponseMode) -> &'static str {
@@ -186,6 +224,14 @@ pub enum LoginResult {
     },
     /// The login cannot continue (session expired or unknown): show this message key.
     Expired,
+    /// The client requires consent the user has not given: show the consent page.
+    Consent {
+        /// The page to show.
+        page: crate::consent::ConsentPage,
+    },
+    /// Deliver this response to the client and leave the cookies alone (consent declined, or
+    /// given to join the SSO session the browser already has).
+    Redirect(Redirect),
 }
 
 /// Keycloak's redirect URI rule: exact match, or a registered URI ending in `*` matches by
@@ -379,6 +425,7 @@ impl Services {
         } else {
             self.sso_session(ctx, realm, identity).await?
         };
+        let mut sso_consent = None;
         if let Some((session, user)) = sso {
             let auth_time = session
                 .notes
@@ -390,6 +437,20 @@ impl Services {
                 .and_then(|m| m.parse::<i64>().ok())
                 .is_none_or(|max| now - auth_time <= max);
             if fresh_enough && user.enabled {
+                sso_consent = self
+                    .sso_consent(
+                        ctx,
+                        realm,
+                        &client,
+                        &user,
+                        &session.id,
+                        &request.params,
+                        &redirect_uri,
+                        mode.clone(),
+                    )
+                    .await?;
+            }
+            if fresh_enough && user.enabled && sso_consent.is_none() {
                 let mut sso_params = request.params.clone();
                 sso_params.insert("redirect_uri".to_owned(), redirect_uri.clone());
                 sso_params.insert("response_mode".to_owned(), mode_name(&mode).to_owned());
@@ -447,6 +508,7 @@ impl Services {
             "login_hint",
             "ui_locales",
             "max_age",
+            "prompt",
         ] {
             if let Some(v) = request.get(name) {
                 params.insert(name.to_owned(), v.to_owned());
@@ -455,7 +517,17 @@ impl Services {
         if let Some(m) = method {
             params.insert("code_challenge_method".to_owned(), m.to_owned());
         }
-        let session = AuthSession {
+        let mut notes: BTreeMap<String, String> = [("csrf".to_owned(), csrf.clone())].into();
+        // As Keycloak, `kc_locale` counts only in a realm with internationalization on.
+        let requested_locale = request
+            .get("kc_locale")
+            .and_then(language_tag)
+            .filter(|_| realm.internationalization_enabled)
+            .map(str::to_owned);
+        if let Some(tag) = &requested_locale {
+            notes.insert(REQUESTED_LOCALE_NOTE.to_owned(), tag.clone());
+        }
+        let mut session = AuthSession {
             id: id.clone(),
             tab_id: tab_id.clone(),
             realm_id: realm.id.clone(),
@@ -464,11 +536,22 @@ impl Services {
             expires: now + i64::from(realm.access_code_lifespan_login),
             user_id: None,
             params,
-            notes: [("csrf".to_owned(), csrf.clone())].into(),
+            notes,
         };
+        if let Some(waiting) = &sso_consent {
+            waiting.mark(&mut session);
+        }
         let mut tx = self.store().begin().await?;
         tx.insert_auth_session(&session).await?;
         tx.commit().await?;
+        let restart_cookie = self
+            .restart_cookie(realm, &client.client_id, &session.params)
+            .await?;
+        if let Some(waiting) = sso_consent {
+            let mut login = page_of(&session, &client, String::new());
+            login.restart_cookie = Some(restart_cookie);
+            return Ok(Started::Consent(waiting.page(login, &client)));
+        }
         Ok(Started::Form(LoginPage {
             auth_session: id,
             tab_id,
@@ -478,7 +561,43 @@ impl Services {
             csrf,
             username: request.get("login_hint").unwrap_or_default().to_owned(),
             ui_locales: request.get("ui_locales").map(str::to_owned),
+            requested_locale,
+            user_locale: None,
+            restart_cookie: Some(restart_cookie),
         }))
+    }
+
+    /// Remembers the language the user picked on a page of this login (`kc_locale`) for the
+    /// rest of it, as Keycloak's `locale_user_requested` note. Ignored when the realm has
+    /// internationalization off, the tag is malformed, or the session is gone.
+    pub async fn remember_requested_locale(
+        &self,
+        realm: &Realm,
+        auth_session: &str,
+        tab_id: &str,
+        kc_locale: &str,
+    ) -> Result<(), ServiceError> {
+        let Some(tag) = language_tag(kc_locale).filter(|_| realm.internationalization_enabled)
+        else {
+            return Ok(());
+        };
+        let mut tx = self.store().begin().await?;
+        let Some(mut session) = tx
+            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+            .await?
+            .filter(|s| s.realm_id == realm.id && s.expires > now_secs())
+        else {
+            tx.rollback().await?;
+            return Ok(());
+        };
+        if session.notes.get(REQUESTED_LOCALE_NOTE).map(String::as_str) != Some(tag) {
+            session
+                .notes
+                .insert(REQUESTED_LOCALE_NOTE.to_owned(), tag.to_owned());
+            tx.update_auth_session(&session).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The login page again for a tab of a session (a reload, a back button).
@@ -595,6 +714,7 @@ impl Services {
             session
                 .notes
                 .insert("username".to_owned(), username.to_owned());
+            note_user_locale(&mut session, &user);
             let mut tx = self.store().begin().await?;
             tx.update_auth_session(&session).await?;
             tx.commit().await?;
@@ -744,7 +864,7 @@ impl Services {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn finish_login(
+    pub(crate) async fn finish_login(
         &self,
         ctx: &RequestCtx,
         realm: &Realm,
@@ -754,6 +874,10 @@ impl Services {
         username: &str,
         now: i64,
     ) -> Result<LoginResult, ServiceError> {
+        // After the required actions, before the code: the consent a client may require.
+        if let Some(page) = self.consent_step(client, user, &session, username).await? {
+            return Ok(LoginResult::Consent { page });
+        }
         let mut tx = self.store().begin().await?;
         // The tab's session is consumed: a second post of the same form finds nothing.
         if !tx.delete_auth_session(&session.id, &session.tab_id).await? {
@@ -872,6 +996,9 @@ impl Services {
         };
         let scope = code.data.get("scope").cloned().unwrap_or_default();
         let plan = ScopePlan::resolve(&mut tx, &client, Some(&scope)).await?;
+        if !crate::consent::still_granted(&mut tx, &client, &user.id, Some(&scope)).await? {
+            return Err(crate::consent::consent_withdrawn());
+        }
         let subject = SubjectData::load(&mut tx, &user, &client).await?;
         let offline = plan.offline;
         if offline {
@@ -920,6 +1047,7 @@ impl Services {
             }),
             nonce: code.data.get("nonce").map(String::as_str),
             now,
+            grant: crate::tokens::GrantKind::AuthorizationCode,
         };
         issue.tokens(&keys, true)
     }
@@ -981,7 +1109,7 @@ impl Services {
     /// `access_token`, `token_type`, `expires_in` and `id_token`, signed as the token endpoint
     /// signs them, outside any transaction.
     #[allow(clippy::too_many_arguments)]
-    async fn front_channel_tokens(
+    pub(crate) async fn front_channel_tokens(
         &self,
         ctx: &RequestCtx,
         realm: &Realm,
@@ -1033,6 +1161,7 @@ impl Services {
             }),
             nonce: request.get("nonce").map(String::as_str),
             now,
+            grant: crate::tokens::GrantKind::Implicit,
         };
         let code = redirect
             .params
@@ -1082,7 +1211,7 @@ fn error_redirect(
     })
 }
 
-fn page_of(session: &AuthSession, client: &Client, username: String) -> LoginPage {
+pub(crate) fn page_of(session: &AuthSession, client: &Client, username: String) -> LoginPage {
     let username = if username.is_empty() {
         session
             .params
@@ -1101,6 +1230,9 @@ fn page_of(session: &AuthSession, client: &Client, username: String) -> LoginPag
         csrf: session.notes.get("csrf").cloned().unwrap_or_default(),
         username,
         ui_locales: session.params.get("ui_locales").cloned(),
+        requested_locale: session.notes.get(REQUESTED_LOCALE_NOTE).cloned(),
+        user_locale: session.notes.get(USER_LOCALE_NOTE).cloned(),
+        restart_cookie: None,
     }
 }
 

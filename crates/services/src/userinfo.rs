@@ -1,4 +1,5 @@
-//! Reading tokens back: userinfo, introspection (RFC 7662) and revocation (RFC 7009).
+//! Reading tokens back: userinfo and revocation (RFC 7009); introspection is in
+//! `introspection.rs`.
 
 use gatehouse_model::{ClientUuid, Realm, UserSessionId};
 use serde_json::{Map, Value, json};
@@ -84,57 +85,10 @@ impl Services {
             session_notes: &notes,
             acr,
             group_paths: &data.group_paths,
+            session_id: claims.get("sid").and_then(Value::as_str),
         };
         claims::apply(&mappers, &subject, Target::Userinfo, &mut out);
         Ok(Value::Object(out))
-    }
-
-    /// `token/introspect`: `{"active": false}` for anything not currently valid, otherwise the
-    /// token's claims with `active`, `client_id`, `username` and `token_type`.
-    pub async fn introspect(
-        &self,
-        ctx: &RequestCtx,
-        realm: &Realm,
-        creds: &ClientCredentials,
-        token: &str,
-    ) -> Result<Value, OAuthError> {
-        let client = self
-            .authenticate(ctx, realm, creds)
-            .await
-            .map_err(|e| match e {
-                OAuthError::Service(e) => OAuthError::Service(e),
-                _ => OAuthError::unauthorized("invalid_request", "Authentication failed."),
-            })?;
-        if client.public_client {
-            return Err(OAuthError::Forbidden {
-                error: "invalid_request",
-                description: "Client not allowed.".into(),
-            });
-        }
-        let Some(mut claims) = self.active_claims(ctx, realm, token).await? else {
-            return Ok(json!({"active": false}));
-        };
-        let typ = claims
-            .get("typ")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let username = claims.get("preferred_username").cloned();
-        let azp = claims.get("azp").cloned();
-        claims.insert("active".into(), json!(true));
-        if let Some(azp) = azp {
-            claims.insert("client_id".into(), azp);
-        }
-        if let Some(username) = username {
-            claims.insert("username".into(), username);
-        }
-        let token_type = if typ == "Bearer" {
-            "Bearer".to_owned()
-        } else {
-            typ
-        };
-        claims.insert("token_type".into(), json!(token_type));
-        Ok(Value::Object(claims))
     }
 
     /// `revoke`: ends the client's session for a refresh or offline token, or blocks an access

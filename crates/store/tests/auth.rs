@@ -255,6 +255,52 @@ async fn expired_auth_sessions_are_purged_and_still_readable_before() {
 }
 
 #[tokio::test]
+async fn open_tabs_of_a_root_session_are_counted() {
+    for db in backends().await {
+        let store = open(&db).await;
+        let w = world(&store, "authtabs").await;
+        let first = auth_session(&w, &w.app.id, "tab-1", 2_500);
+        let second = AuthSession {
+            tab_id: "tab-2".into(),
+            ..first.clone()
+        };
+        let expired = AuthSession {
+            tab_id: "tab-3".into(),
+            expires: 1_500,
+            ..first.clone()
+        };
+        let elsewhere = auth_session(&w, &w.app.id, "tab-1", 2_500);
+        let mut tx = store.begin().await.unwrap();
+        for s in [&first, &second, &expired, &elsewhere] {
+            tx.insert_auth_session(s).await.unwrap();
+        }
+        assert_eq!(
+            tx.open_auth_session_tabs(&first.id, 2_000).await.unwrap(),
+            2,
+            "{}",
+            db.name
+        );
+        tx.delete_auth_session(&first.id, "tab-1").await.unwrap();
+        assert_eq!(
+            tx.open_auth_session_tabs(&first.id, 2_000).await.unwrap(),
+            1
+        );
+        tx.delete_auth_session(&first.id, "tab-2").await.unwrap();
+        assert_eq!(
+            tx.open_auth_session_tabs(&first.id, 2_000).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            tx.open_auth_session_tabs(&elsewhere.id, 2_000)
+                .await
+                .unwrap(),
+            1
+        );
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn auth_rows_go_with_their_realm_client_and_user() {
     for db in backends().await {
         let store = open(&db).await;

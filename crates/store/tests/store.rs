@@ -314,6 +314,10 @@ async fn realm_round_trip_and_update() {
         r.access_token_lifespan = 60;
         r.default_role_id = Some(RoleId::new("r1"));
         r.attributes = single(&[("other", "1")]);
+        r.login_theme = Some("acme-brand".into());
+        r.internationalization_enabled = true;
+        r.supported_locales = vec!["en".into(), "pt-BR".into()];
+        r.default_locale = Some("pt-BR".into());
         assert!(tx.update_realm(&r).await.unwrap());
         assert_eq!(
             tx.realm_by_id(&r.id).await.unwrap().as_ref(),

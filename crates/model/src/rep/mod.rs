@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod component;
+pub mod consent;
 pub mod group;
 pub mod realm;
 pub mod role;

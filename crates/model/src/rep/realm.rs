@@ -180,6 +180,18 @@ pub struct RealmRepresentation {
     /// (read only here: `PUT /default-groups/{id}` changes them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_groups: Option<Vec<String>>,
+    /// The login theme's name; absent (or `""` on input) for the server's default theme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_theme: Option<String>,
+    /// Users may pick a language among `supportedLocales`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internationalization_enabled: Option<bool>,
+    /// The language tags offered when internationalization is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supported_locales: Option<Vec<String>>,
+    /// The language when nothing in the request decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_locale: Option<String>,
     /// Other realm attributes. On update each given attribute is set (a `null` value removes
     /// it); attributes not named are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,6 +262,10 @@ impl RealmRepresentation {
             password_policy: realm.password_policy.clone(),
             default_role,
             default_groups: (!default_groups.is_empty()).then_some(default_groups),
+            login_theme: realm.login_theme.clone(),
+            internationalization_enabled: Some(realm.internationalization_enabled),
+            supported_locales: Some(realm.supported_locales.clone()),
+            default_locale: realm.default_locale.clone(),
             attributes: Some(
                 realm
                     .attributes
@@ -430,6 +446,26 @@ impl RealmRepresentation {
         if let Some(policy) = &self.password_policy {
             t.password_policy = (!policy.trim().is_empty()).then(|| policy.clone());
         }
+        // The admin console sends `""` for "the server's default" theme and locale.
+        if let Some(theme) = &self.login_theme {
+            t.login_theme = (!theme.is_empty()).then(|| theme.clone());
+        }
+        set(
+            &mut t.internationalization_enabled,
+            &self.internationalization_enabled,
+        );
+        if let Some(locales) = &self.supported_locales {
+            // A set in Keycloak: the first occurrence of a tag keeps its place.
+            t.supported_locales.clear();
+            for tag in locales.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+                if !t.supported_locales.iter().any(|l| l == tag) {
+                    t.supported_locales.push(tag.to_owned());
+                }
+            }
+        }
+        if let Some(locale) = &self.default_locale {
+            t.default_locale = (!locale.is_empty()).then(|| locale.clone());
+        }
         if let Some(attributes) = &self.attributes {
             for (name, value) in attributes {
                 match value {
@@ -534,6 +570,10 @@ mod tests {
         r.display_name = Some("Acme".into());
         r.attributes
             .insert("frontendUrl".into(), "https://x".into());
+        r.login_theme = Some("acme".into());
+        r.internationalization_enabled = true;
+        r.supported_locales = vec!["en".into(), "de".into()];
+        r.default_locale = Some("de".into());
         r
     }
 
@@ -562,6 +602,10 @@ mod tests {
         assert_eq!(v["defaultRole"]["clientRole"], false);
         assert_eq!(v["defaultRole"]["containerId"], "r1");
         assert_eq!(v["attributes"]["frontendUrl"], "https://x");
+        assert_eq!(v["loginTheme"], "acme");
+        assert_eq!(v["internationalizationEnabled"], true);
+        assert_eq!(v["supportedLocales"], json!(["en", "de"]));
+        assert_eq!(v["defaultLocale"], "de");
         assert!(v.get("defaultGroups").is_none());
         assert!(v.get("passwordPolicy").is_none());
         let brief = serde_json::to_value(RealmRepresentation::brief(&realm())).unwrap();
@@ -588,6 +632,28 @@ mod tests {
         assert_eq!(r.name.as_str(), "acme");
         assert!(!r.attributes.contains_key("frontendUrl"));
         assert_eq!(r.attributes["x"], "y");
+        assert_eq!(r.login_theme.as_deref(), Some("acme"));
+        assert_eq!(r.supported_locales, ["en", "de"]);
+    }
+
+    #[test]
+    fn theme_and_locales_update() {
+        let mut r = realm();
+        let rep: RealmRepresentation = serde_json::from_value(json!({
+            "loginTheme": "",
+            "internationalizationEnabled": false,
+            "supportedLocales": ["fr", " fr", "pt-BR", ""],
+            "defaultLocale": ""
+        }))
+        .unwrap();
+        rep.apply_to(&mut r).unwrap();
+        assert_eq!(r.login_theme, None);
+        assert!(!r.internationalization_enabled);
+        assert_eq!(r.supported_locales, ["fr", "pt-BR"]);
+        assert_eq!(r.default_locale, None);
+        let v = serde_json::to_value(RealmRepresentation::new(&r, None, vec![])).unwrap();
+        assert!(v.get("loginTheme").is_none());
+        assert_eq!(v["supportedLocales"], json!(["fr", "pt-BR"]));
     }
 
     #[test]

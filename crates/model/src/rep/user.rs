@@ -102,6 +102,10 @@ pub struct UserRepresentation {
     /// What the caller may do with the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access: Option<UserAccess>,
+    /// The consents the user gave (realm files only; the admin API lists them under
+    /// `/consents` and ignores them on create and update, as Keycloak).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_consents: Option<Vec<super::consent::UserConsentRepresentation>>,
 }
 
 #[derive(Deserialize)]

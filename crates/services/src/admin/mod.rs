@@ -10,6 +10,7 @@
 
 mod clients;
 mod components;
+mod consents;
 mod groups;
 mod realms;
 mod roles;
@@ -17,6 +18,7 @@ mod scopes;
 mod users;
 
 pub use components::{ComponentQuery, KEY_PROVIDER_TYPE};
+pub use consents::CONSENT_CLIENT;
 pub use groups::{ChildrenQuery, GroupListQuery, GroupPlaced};
 pub(crate) use realms::representation as realm_representation;
 pub use roles::{MappingView, RoleContainer, RoleHolder, RoleListQuery, RoleRef};

@@ -768,6 +768,13 @@ const MAPPER_TYPES: &[MapperType] = &[
         flags: ACCESS_FLAGS,
     },
     MapperType {
+        id: "oidc-session-state-mapper",
+        name: "Session State (session_state)",
+        help: "Add Session State (session_state) claim",
+        properties: &[],
+        flags: ALL_FLAGS,
+    },
+    MapperType {
         id: "oidc-usersessionmodel-note-mapper",
         name: "User Session Note",
         help: "Map a custom user session note to a token claim.",

@@ -394,7 +394,7 @@ fn missing_username() -> ServiceError {
 impl Services {
     /// The realm's user `id`, or Keycloak's 404 (`User not found`) when it is not there, then
     /// 403 unless `who` has `permission` (Keycloak answers 404 to anyone who may query users).
-    async fn admin_target_user(
+    pub(super) async fn admin_target_user(
         &self,
         who: &AdminIdentity,
         realm: &Realm,
@@ -979,7 +979,7 @@ impl Services {
     }
 
     /// For the user's read-only listings that are empty until their feature exists
-    /// (federated identities, consents): 404 for an unknown user, else 403 without the role.
+    /// (federated identities): 404 for an unknown user, else 403 without the role.
     pub async fn admin_check_user(
         &self,
         who: &AdminIdentity,

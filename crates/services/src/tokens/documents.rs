@@ -203,6 +203,81 @@ pub(crate) struct FrontChannel {
     pub(crate) expires_in: i64,
 }
 
+/// The grant an access token comes from: the last part of the context Keycloak (26.2 and
+/// later, `AccessTokenContext`) encodes in an access token's `jti`, `<session><type><grant>:<id>`,
+/// with its grant types' shortcuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrantKind {
+    /// `authorization_code` (`ac`).
+    AuthorizationCode,
+    /// `password` (`ro`, resource owner).
+    Password,
+    /// `client_credentials` (`cc`).
+    ClientCredentials,
+    /// `refresh_token` (`rt`).
+    RefreshToken,
+    /// Tokens of an implicit or hybrid authorization response: Keycloak records no grant type
+    /// for them, so their grant part is its "unknown", `na`.
+    Implicit,
+}
+
+impl GrantKind {
+    fn shortcut(self) -> &'static str {
+        match self {
+            GrantKind::AuthorizationCode => "ac",
+            GrantKind::Password => "ro",
+            GrantKind::ClientCredentials => "cc",
+            GrantKind::RefreshToken => "rt",
+            GrantKind::Implicit => "na",
+        }
+    }
+}
+
+/// Which session an access token was issued from, as its `jti` prefix says (the first two
+/// characters of Keycloak's token context).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SessionKind {
+    /// `on`: an online (SSO) session.
+    Online,
+    /// `of`: an offline session.
+    Offline,
+    /// `tr`: no stored session (client credentials).
+    Transient,
+    /// A `jti` without a context (a token made before the prefixes), or one this server does
+    /// not know: both kinds of session may be looked up.
+    Unknown,
+}
+
+impl SessionKind {
+    /// Reads the session kind of an access token's `jti`. Only a full, well-formed context
+    /// (`[a-z]{6}:`) counts.
+    pub(crate) fn of_token_id(jti: &str) -> SessionKind {
+        let Some((context, _)) = jti.split_once(':') else {
+            return SessionKind::Unknown;
+        };
+        if context.len() != 6 || !context.bytes().all(|b| b.is_ascii_lowercase()) {
+            return SessionKind::Unknown;
+        }
+        match &context[..2] {
+            "on" => SessionKind::Online,
+            "of" => SessionKind::Offline,
+            "tr" => SessionKind::Transient,
+            _ => SessionKind::Unknown,
+        }
+    }
+}
+
+/// An access token's `jti`: Keycloak's token context (session kind; `rt`, a regular, not a
+/// lightweight, token; the grant's shortcut), a colon, and a random UUID.
+fn access_token_id(session: SessionKind, grant: GrantKind) -> String {
+    let session = match session {
+        SessionKind::Online | SessionKind::Unknown => "on",
+        SessionKind::Offline => "of",
+        SessionKind::Transient => "tr",
+    };
+    format!("{session}rt{}:{}", grant.shortcut(), uuid::Uuid::new_v4())
+}
+
 /// One issuance: everything the token documents are made from.
 pub(crate) struct Issue<'a> {
     pub(crate) ctx: &'a RequestCtx,
@@ -214,6 +289,8 @@ pub(crate) struct Issue<'a> {
     pub(crate) session: Option<SessionRef<'a>>,
     pub(crate) nonce: Option<&'a str>,
     pub(crate) now: i64,
+    /// The grant, named in the access token's `jti`.
+    pub(crate) grant: GrantKind,
 }
 
 impl Issue<'_> {
@@ -350,6 +427,7 @@ impl Issue<'_> {
                 session_notes: notes,
                 acr: self.session.as_ref().map_or("1", |s| s.acr),
                 group_paths: &self.subject.group_paths,
+                session_id: self.session.as_ref().map(|s| s.id.as_str()),
             },
             notes,
         )
@@ -374,8 +452,23 @@ impl Issue<'_> {
         c
     }
 
+    /// The session kind the access token's `jti` names: offline when the token is an offline
+    /// session's (or asks for one), none without a session.
+    fn session_kind(&self) -> SessionKind {
+        match &self.session {
+            None => SessionKind::Transient,
+            Some(s) if s.offline || self.plan.offline => SessionKind::Offline,
+            Some(_) => SessionKind::Online,
+        }
+    }
+
     fn access_claims(&self, exp: i64) -> Map<String, Value> {
         let mut c = self.base(Some(exp), "Bearer");
+        // Only the access token carries the context; ID and refresh tokens keep a bare UUID.
+        c.insert(
+            "jti".into(),
+            json!(access_token_id(self.session_kind(), self.grant)),
+        );
         let mappers: Vec<&ProtocolMapper> = self.plan.mappers.iter().collect();
         let (subject, _) = self.subject();
         claims::apply(&mappers, &subject, Target::Access, &mut c);
@@ -445,4 +538,41 @@ fn sign(key: &SigningKey, claims: &Map<String, Value>) -> Result<String, OAuthEr
         .map_err(|e| OAuthError::Service(ServiceError::Internal(e.to_string())))?;
     key.sign(&payload, Some("JWT"))
         .map_err(|e| OAuthError::Service(ServiceError::Internal(e.to_string())))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_token_ids_carry_keycloaks_token_context() {
+        let id = access_token_id(SessionKind::Online, GrantKind::AuthorizationCode);
+        let (context, raw) = id.split_once(':').unwrap();
+        assert_eq!(context, "onrtac");
+        assert!(uuid::Uuid::parse_str(raw).is_ok());
+        for (session, grant, context) in [
+            (SessionKind::Offline, GrantKind::Password, "ofrtro"),
+            (
+                SessionKind::Transient,
+                GrantKind::ClientCredentials,
+                "trrtcc",
+            ),
+            (SessionKind::Online, GrantKind::RefreshToken, "onrtrt"),
+            (SessionKind::Online, GrantKind::Implicit, "onrtna"),
+        ] {
+            let id = access_token_id(session, grant);
+            assert!(id.starts_with(&format!("{context}:")), "{id}");
+            assert_eq!(SessionKind::of_token_id(&id), session);
+        }
+    }
+
+    #[test]
+    fn ids_without_a_context_name_no_session_kind() {
+        let bare = uuid::Uuid::new_v4().to_string();
+        assert_eq!(SessionKind::of_token_id(&bare), SessionKind::Unknown);
+        assert_eq!(SessionKind::of_token_id("xxrtac:1"), SessionKind::Unknown);
+        assert_eq!(SessionKind::of_token_id("onrt:1"), SessionKind::Unknown);
+        assert_eq!(SessionKind::of_token_id("ONRTAC:1"), SessionKind::Unknown);
+    }
 }

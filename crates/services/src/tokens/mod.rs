@@ -29,8 +29,8 @@ mod client_auth;
 mod documents;
 
 pub(crate) use documents::{
-    Issue, ScopePlan, SessionRef, SubjectData, allowed_origins, expand_composites,
-    user_role_sources,
+    GrantKind, Issue, ScopePlan, SessionKind, SessionRef, SubjectData, allowed_origins,
+    expand_composites, user_role_sources,
 };
 
 const INVALID_CLIENT: &str = "Invalid client or Invalid client credentials";
@@ -269,6 +269,7 @@ impl Services {
             }),
             nonce: None,
             now,
+            grant: GrantKind::Password,
         };
         issue.tokens(&keys, true)
     }
@@ -334,6 +335,7 @@ impl Services {
             session: None,
             nonce: None,
             now,
+            grant: GrantKind::ClientCredentials,
         };
         let mut response = issue.tokens(&keys, false)?;
         response.session_state = None;
@@ -428,6 +430,14 @@ impl Services {
         let subject = self
             .cached_subject(user_rev, &mut lazy, &user, &client)
             .await?;
+        // A revoked consent stops the tokens issued on it (only consent clients pay the read).
+        if client.consent_required
+            && !crate::consent::still_granted(lazy.tx().await?, &client, &user.id, Some(&scope))
+                .await?
+        {
+            lazy.finish().await?;
+            return Err(crate::consent::consent_withdrawn());
+        }
         lazy.finish().await?;
         let mut tx = self.store().begin().await?;
         if realm.revoke_refresh_token {
@@ -489,6 +499,7 @@ impl Services {
             }),
             nonce: None,
             now,
+            grant: GrantKind::RefreshToken,
         };
         issue.tokens(&keys, true)
     }

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use gatehouse_model::rep::client::{ClientAccess, ClientRepresentation};
+use gatehouse_model::rep::consent::UserConsentRepresentation;
 use gatehouse_model::rep::role::{Composites, RoleRepresentation};
 use gatehouse_model::rep::scope::{ClientScopeRepresentation, ProtocolMapperRepresentation};
 use gatehouse_model::rep::user::UserRepresentation;
@@ -310,6 +311,12 @@ async fn users(
     max: i64,
 ) -> Result<Vec<Value>, ServiceError> {
     let list: Vec<User> = tx.list_users(&realm.id, first, max).await?;
+    let scope_names: HashMap<ClientScopeId, String> = tx
+        .list_client_scopes(&realm.id)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
     let mut out = Vec::new();
     for u in list {
         let mut rep = UserRepresentation::from(&u);
@@ -348,8 +355,46 @@ async fn users(
             creds.push(v);
         }
         value["credentials"] = Value::Array(creds);
+        // Keycloak writes `clientConsents` only for a user who gave some.
+        let consents = consent_reps(tx, names, &scope_names, &u).await?;
+        if !consents.is_empty() {
+            value["clientConsents"] = to_value(&consents)?;
+        }
         out.push(value);
     }
+    Ok(out)
+}
+
+/// The user's consents as Keycloak's `UserConsentRepresentation`s, by `clientId`, each with
+/// its scope names (the client's own `clientId` for the client itself) and dates.
+async fn consent_reps(
+    tx: &mut Tx,
+    names: &Names,
+    scope_names: &HashMap<ClientScopeId, String>,
+    user: &User,
+) -> Result<Vec<UserConsentRepresentation>, ServiceError> {
+    let mut out = Vec::new();
+    for c in tx.consents_of_user(&user.id).await? {
+        let Some(client_id) = names.clients.get(&c.client_id) else {
+            continue;
+        };
+        let mut granted: Vec<String> = c
+            .scopes
+            .iter()
+            .filter_map(|id| scope_names.get(id).cloned())
+            .collect();
+        if c.client_granted {
+            granted.push(client_id.clone());
+        }
+        granted.sort();
+        out.push(UserConsentRepresentation {
+            client_id: Some(client_id.clone()),
+            granted_client_scopes: Some(granted),
+            created_date: Some(c.created),
+            last_updated_date: Some(c.last_updated),
+        });
+    }
+    out.sort_by(|a, b| a.client_id.cmp(&b.client_id));
     Ok(out)
 }
 

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use gatehouse_model::rep::client::ClientRepresentation;
+use gatehouse_model::rep::consent::UserConsentRepresentation;
 use gatehouse_model::rep::group::GroupRepresentation;
 use gatehouse_model::rep::realm::RealmRepresentation;
 use gatehouse_model::rep::role::RoleRepresentation;
@@ -11,7 +12,7 @@ use gatehouse_model::rep::user::UserRepresentation;
 use gatehouse_model::{
     Client, ClientId, ClientScope, ClientScopeId, ClientUuid, Credential, CredentialId, Group,
     GroupId, KeyUse, MapperOwner, ProtocolMapper, ProtocolMapperId, Realm, RealmId, RealmKey,
-    RealmKeyId, RealmName, Role, RoleId, User, UserId, Username,
+    RealmKeyId, RealmName, Role, RoleId, User, UserConsent, UserId, Username,
 };
 use gatehouse_store::{StoreError, Tx};
 use serde::Deserialize;
@@ -794,8 +795,48 @@ impl Import {
                 let group = self.group_by_path(tx, path).await?;
                 tx.join_group(&user.id, &group).await?;
             }
+            for consent in rep.client_consents.iter().flatten() {
+                self.consent_one(tx, &user, consent).await?;
+            }
             Ok(user.id)
         }
+    }
+
+    /// One of a user's `clientConsents`: the client by `clientId`, each granted scope by name
+    /// (the consent's own `clientId` names the client itself, as Keycloak writes it). The
+    /// file's dates are kept, so an export imported and exported again is unchanged.
+    async fn consent_one(
+        &mut self,
+        tx: &mut Tx,
+        user: &User,
+        rep: &UserConsentRepresentation,
+    ) -> Result<(), ServiceError> {
+        let client_id = rep.client_id.clone().ok_or_else(|| {
+            invalid(format!(
+                "user '{}': a consent has no 'clientId'",
+                user.username
+            ))
+        })?;
+        let client = self.client(tx, &client_id).await?;
+        let created = rep.created_date.unwrap_or_else(now_millis);
+        let mut consent = UserConsent::new(user.id.clone(), client, created);
+        consent.last_updated = rep.last_updated_date.unwrap_or(created);
+        for name in rep.granted_client_scopes.iter().flatten() {
+            match tx.client_scope_by_name(&self.realm.id, name).await? {
+                Some(scope) => {
+                    consent.scopes.insert(scope.id);
+                }
+                None if *name == client_id => consent.client_granted = true,
+                None => {
+                    return Err(invalid(format!(
+                        "user '{}': client scope '{name}' of the consent to '{client_id}' is named but not defined",
+                        user.username
+                    )));
+                }
+            }
+        }
+        tx.put_consent(&consent).await?;
+        Ok(())
     }
 
     /// A client with service accounts on and no service-account user in the file gets one, as

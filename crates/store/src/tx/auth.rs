@@ -131,6 +131,21 @@ impl Tx {
         Ok(done.rows_affected() > 0)
     }
 
+    /// How many tabs of the root session `id` are still open (not expired at `now`): a login
+    /// that finishes in one tab leaves the others theirs to finish.
+    pub async fn open_auth_session_tabs(
+        &mut self,
+        id: &AuthSessionId,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM auth_session WHERE id = $1 AND expires > $2")
+            .bind(id.as_str())
+            .bind(now)
+            .fetch_one(self.conn())
+            .await
+            .map_err(from_sqlx)
+    }
+
     /// Deletes the authentication sessions that expired before `now` (`expires < now`, unix
     /// seconds); returns how many.
     pub async fn delete_expired_auth_sessions(&mut self, now: i64) -> Result<u64, StoreError> {

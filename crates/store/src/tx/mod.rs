@@ -6,6 +6,7 @@
 
 mod auth;
 mod clients;
+mod consents;
 mod failures;
 mod groups;
 mod keys;
@@ -31,8 +32,8 @@ pub struct Tx {
     /// A write touched what nodes cache (realms, clients, roles, groups, users, client scopes,
     /// mappers, keys): `commit` moves the cache revision on in the same transaction.
     changed: bool,
-}
     hook: Option<std::sync::Arc<dyn crate::CommitHook>>,
+}
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,15 +73,14 @@ impl Tx {
 
     /// Makes every write of this transaction durable; one that changed cached data also
     /// moves the cache revision on, atomically with the change.
-    pub async fn commit(mut self) -> Result<(), StoreError> {
     /// The commit hook (the cluster) hears of the new revision before this returns.
-        if self.changed {
+    pub async fn commit(mut self) -> Result<(), StoreError> {
         let mut revision = None;
+        if self.changed {
             sqlx::query("UPDATE cache_revision SET revision = revision + 1 WHERE id = 1")
                 .execute(self.conn())
                 .await
                 .map_err(from_sqlx)?;
-        }
             if self.hook.is_some() {
                 revision = Some(self.cache_revision().await?);
             }
@@ -89,7 +89,8 @@ impl Tx {
         self.tx.commit().await.map_err(from_sqlx)?;
         if let (Some(hook), Some(revision)) = (hook, revision) {
             hook.committed(revision).await;
-        self.tx.commit().await.map_err(from_sqlx)
+        }
+        Ok(())
     }
 
     /// Discards every write of this transaction.

@@ -58,6 +58,10 @@ const COLUMNS: &[&str] = &[
     "default_signature_algorithm",
     "password_policy",
     "default_role_id",
+    "login_theme",
+    "internationalization_enabled",
+    "supported_locales",
+    "default_locale",
 ];
 
 static INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -131,6 +135,10 @@ fn bind_realm(
         .bind(r.default_signature_algorithm.as_str())
         .bind(r.password_policy.as_deref())
         .bind(r.default_role_id.as_ref().map(RoleId::as_str))
+        .bind(r.login_theme.as_deref())
+        .bind(flag(r.internationalization_enabled))
+        .bind(r.supported_locales.join(","))
+        .bind(r.default_locale.as_deref())
 }
 
 fn realm_from_row(r: &AnyRow) -> Result<Realm, StoreError> {
@@ -187,6 +195,15 @@ fn realm_from_row(r: &AnyRow) -> Result<Realm, StoreError> {
         default_signature_algorithm: r.text("default_signature_algorithm")?,
         password_policy: r.opt_text("password_policy")?,
         default_role_id: r.opt_text("default_role_id")?.map(RoleId::new),
+        login_theme: r.opt_text("login_theme")?,
+        internationalization_enabled: r.flag("internationalization_enabled")?,
+        supported_locales: r
+            .text("supported_locales")?
+            .split(',')
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        default_locale: r.opt_text("default_locale")?,
         attributes: Default::default(),
     })
 }
