@@ -279,13 +279,11 @@ pub async fn show(
     Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Response {
-    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
-        Ok(realm) => realm,
-        Err(page) => return page,
-    };
-    let root = auth_root(&headers);
-    let tab = query.get("tab_id").cloned().unwrap_or_default();
-    remember_locale(&services, &realm, &root, &tab, &query).await;
+    let Place { realm, root, tab } =
+        match place(&services, &state, &ctx, &realm, &headers, &query).await {
+            Ok(place) => place,
+            Err(page) => return page,
+        };
     match services.login_page(&realm, &root, &tab).await {
         Ok(Some(page)) => {
             // A restarted login says once why it starts again (`loginTimeout`).
@@ -358,16 +356,14 @@ pub async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
-        Ok(realm) => realm,
-        Err(page) => return page,
-    };
+    let Place { realm, root, tab } =
+        match place(&services, &state, &ctx, &realm, &headers, &query).await {
+            Ok(place) => place,
+            Err(page) => return page,
+        };
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
     // Without `AUTH_SESSION_ID` there is no session: the restart after the step says what to do.
-    let root = auth_root(&headers);
-    let tab = query.get("tab_id").cloned().unwrap_or_default();
-    remember_locale(&services, &realm, &root, &tab, &query).await;
     let result = services
         .submit_login(
             &ctx,
@@ -464,16 +460,12 @@ pub async fn show_required_action(
     Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Response {
-    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
-        Ok(realm) => realm,
-        Err(page) => return page,
-    };
-    let tab = query.get("tab_id").cloned().unwrap_or_default();
-    remember_locale(&services, &realm, &auth_root(&headers), &tab, &query).await;
-    match services
-        .update_password_page(&realm, &auth_root(&headers), &tab)
-        .await
-    {
+    let Place { realm, root, tab } =
+        match place(&services, &state, &ctx, &realm, &headers, &query).await {
+            Ok(place) => place,
+            Err(page) => return page,
+        };
+    match services.update_password_page(&realm, &root, &tab).await {
         Ok(Some(page)) => {
             let message = Some(("warning", "updatePasswordMessage"));
             form_page(
@@ -505,19 +497,18 @@ pub async fn submit_required_action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
-        Ok(realm) => realm,
-        Err(page) => return page,
-    };
+    let Place { realm, root, tab } =
+        match place(&services, &state, &ctx, &realm, &headers, &query).await {
+            Ok(place) => place,
+            Err(page) => return page,
+        };
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
-    let tab = query.get("tab_id").cloned().unwrap_or_default();
-    remember_locale(&services, &realm, &auth_root(&headers), &tab, &query).await;
     let result = services
         .submit_update_password(
             &ctx,
             &realm,
-            &auth_root(&headers),
+            &root,
             &tab,
             field("csrf"),
             field("password-new"),
@@ -571,6 +562,31 @@ pub async fn resource(
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
     );
     response
+}
+
+/// Where a login-actions request stands: its realm, and the authentication session's root id
+/// (`AUTH_SESSION_ID` without the route) and browser tab.
+struct Place {
+    realm: Realm,
+    root: String,
+    tab: String,
+}
+
+/// What every login-actions request does first: finds the realm (or the page to answer with),
+/// reads the session's root and tab, and keeps a language picked with `kc_locale`.
+async fn place(
+    services: &Services,
+    state: &LoginState,
+    ctx: &RequestCtx,
+    realm: &str,
+    headers: &HeaderMap,
+    query: &BTreeMap<String, String>,
+) -> Result<Place, Response> {
+    let realm = realm_or_page(services, state, ctx, realm, headers).await?;
+    let root = auth_root(headers);
+    let tab = query.get("tab_id").cloned().unwrap_or_default();
+    remember_locale(services, &realm, &root, &tab, query).await;
+    Ok(Place { realm, root, tab })
 }
 
 /// `kc_locale` on a login-actions URL (the language switcher's links): kept for the rest of
@@ -840,16 +856,18 @@ pub async fn show_consent(
     Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Response {
-    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
-        Ok(realm) => realm,
-        Err(page) => return page,
-    };
-    let root = auth_root(&headers);
-    let tab = query.get("tab_id").cloned().unwrap_or_default();
-    remember_locale(&services, &realm, &root, &tab, &query).await;
+    let Place { realm, root, tab } =
+        match place(&services, &state, &ctx, &realm, &headers, &query).await {
+            Ok(place) => place,
+            Err(page) => return page,
+        };
     match services.consent_page(&realm, &root, &tab).await {
         Ok(Some(page)) => consent_page(&state, &ctx, &realm, &page, &headers),
-        Ok(None) => expired(&state.themes, &ctx, &realm, &headers),
+        Ok(None) => {
+            let stale = || expired(&state.themes, &ctx, &realm, &headers);
+            crate::restart::session_gone(&services, &state, &ctx, &realm, &headers, &query, stale)
+                .await
+        }
         Err(e) => failure(&state.themes, &ctx, &realm, &headers, e),
     }
 }
@@ -865,12 +883,12 @@ pub async fn submit_consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let realm = match realm_or_page(&services, &state, &ctx, &realm, &headers).await {
-        Ok(realm) => realm,
-        Err(page) => return page,
-    };
+    let Place { realm, root, tab } =
+        match place(&services, &state, &ctx, &realm, &headers, &query).await {
+            Ok(place) => place,
+            Err(page) => return page,
+        };
     let form: BTreeMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
-    let root = auth_root(&headers);
     if root.is_empty() {
         return error_page(
             &state.themes,
@@ -882,7 +900,6 @@ pub async fn submit_consent(
             StatusCode::BAD_REQUEST,
         );
     }
-    let tab = query.get("tab_id").cloned().unwrap_or_default();
     // As Keycloak: `cancel` present means no; anything else is the accept button.
     let accept = !form.contains_key("cancel");
     let csrf = form.get("csrf").map(String::as_str).unwrap_or_default();
