@@ -397,14 +397,11 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<ConsentPage>, ServiceError> {
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = tx
-            .auth_session(&AuthSessionId::from(auth_session), tab_id)
-            .await?
+        let Some(session) = crate::login::live_tab(&mut tx, realm, auth_session, tab_id).await?
         else {
             return Ok(None);
         };
-        let waiting = session.notes.get(CONSENT_NOTE).map(String::as_str) == Some(PENDING);
-        if !waiting || session.expires <= now_secs() || session.realm_id != realm.id {
+        if session.notes.get(CONSENT_NOTE).map(String::as_str) != Some(PENDING) {
             return Ok(None);
         }
         let client = tx.client_by_id(&session.client_id).await?;

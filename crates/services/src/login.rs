@@ -608,15 +608,9 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<LoginPage>, ServiceError> {
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = tx
-            .auth_session(&AuthSessionId::from(auth_session), tab_id)
-            .await?
-        else {
+        let Some(session) = live_tab(&mut tx, realm, auth_session, tab_id).await? else {
             return Ok(None);
         };
-        if session.expires <= now_secs() || session.realm_id != realm.id {
-            return Ok(None);
-        }
         let client = tx.client_by_id(&session.client_id).await?;
         tx.rollback().await?;
         Ok(client.map(|client| page_of(&session, &client, String::new())))
@@ -846,15 +840,10 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<LoginPage>, ServiceError> {
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = tx
-            .auth_session(&AuthSessionId::from(auth_session), tab_id)
-            .await?
-        else {
+        let Some(session) = live_tab(&mut tx, realm, auth_session, tab_id).await? else {
             return Ok(None);
         };
-        let pending =
-            session.notes.get("required_action").map(String::as_str) == Some(UPDATE_PASSWORD);
-        if !pending || session.expires <= now_secs() || session.realm_id != realm.id {
+        if session.notes.get("required_action").map(String::as_str) != Some(UPDATE_PASSWORD) {
             return Ok(None);
         }
         let client = tx.client_by_id(&session.client_id).await?;
@@ -1188,6 +1177,20 @@ impl Services {
 }
 
 /// An OAuth error delivered to the client's (validated) redirect URI, with `iss` (RFC 9207).
+/// The tab `tab_id` of the authentication session `auth_session`, if it belongs to `realm` and
+/// has not expired: what every later step of a login starts from.
+pub(crate) async fn live_tab(
+    tx: &mut gatehouse_store::Tx,
+    realm: &Realm,
+    auth_session: &str,
+    tab_id: &str,
+) -> Result<Option<AuthSession>, ServiceError> {
+    let session = tx
+        .auth_session(&AuthSessionId::from(auth_session), tab_id)
+        .await?;
+    Ok(session.filter(|s| s.expires > now_secs() && s.realm_id == realm.id))
+}
+
 fn error_redirect(
     issuer: String,
     redirect_uri: &str,
