@@ -18,6 +18,7 @@ mod harness;
 mod oidc;
 mod oidc_more;
 mod options;
+mod proxy;
 mod startup;
 mod themes;
 mod transfer;

@@ -38,6 +38,8 @@ pub struct AppState {
     pub hostname: Option<Arc<str>>,
     /// `--hostname-backchannel-dynamic`.
     pub backchannel_dynamic: bool,
+    /// `--proxy-headers` and `--proxy-trusted-addresses`.
+    pub(crate) proxy: Arc<crate::ctx::ProxySettings>,
     /// Themes and the node's route, for the login pages.
     pub login: gatehouse_login::LoginState,
 }
@@ -73,6 +75,10 @@ impl AppState {
             node_name: Arc::from(config.node_name.as_str()),
             hostname: config.hostname.as_deref().map(Arc::from),
             backchannel_dynamic: config.hostname_backchannel_dynamic,
+            proxy: Arc::new(crate::ctx::ProxySettings::new(
+                config.proxy_headers,
+                config.proxy_trusted_addresses.clone(),
+            )),
             login: gatehouse_login::LoginState {
                 themes: Arc::new(themes),
                 node: Arc::from(config.node_name.as_str()),

@@ -166,3 +166,98 @@ async fn disabled_management_endpoints_do_not_exist() {
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+#[tokio::test]
+async fn forwarded_requests_are_never_local_for_the_welcome_page() {
+    for (mode, header, value) in [
+        ("xforwarded", "x-forwarded-for", "127.0.0.1"),
+        ("forwarded", "forwarded", "for=127.0.0.1"),
+        ("xforwarded", "x-forwarded-proto", "https"),
+    ] {
+        let (state, _config, _dir) = state(&["--proxy-headers", mode]).await;
+        let router = app(state.clone()).layer(from("127.0.0.1:40000"));
+        let page = router
+            .clone()
+            .oneshot(
+                Request::get("/")
+                    .header(header, value)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let html = body(page).await;
+        assert!(
+            html.contains("local-access-required") && !html.contains("<form"),
+            "{mode} {header}"
+        );
+        let post = Request::post("/")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", "WELCOME_STATE_CHECKER=abc")
+            .header(header, value)
+            .body(Body::from(
+                "username=eve&password=pw&passwordConfirmation=pw&stateChecker=abc",
+            ))
+            .unwrap();
+        let refused = router.oneshot(post).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{mode} {header}");
+        assert!(!state.services.master_has_users().await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn discovery_follows_a_trusted_proxy() {
+    let discovery = "/realms/master/.well-known/openid-configuration";
+    let issuer = |args: &'static [&'static str], peer: &'static str| async move {
+        let (state, _config, _dir) = state(args).await;
+        let response = app(state)
+            .layer(from(peer))
+            .oneshot(
+                Request::get(discovery)
+                    .header("host", "localhost:8080")
+                    .header("x-forwarded-proto", "https")
+                    .header("x-forwarded-host", "sso.example.com")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+        json["issuer"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        issuer(&["--proxy-headers", "xforwarded"], "127.0.0.1:1").await,
+        "https://sso.example.com/realms/master"
+    );
+    assert_eq!(
+        issuer(&[], "127.0.0.1:1").await,
+        "http://localhost:8080/realms/master"
+    );
+    assert_eq!(
+        issuer(
+            &[
+                "--proxy-headers",
+                "xforwarded",
+                "--proxy-trusted-addresses",
+                "10.0.0.0/8"
+            ],
+            "127.0.0.1:1"
+        )
+        .await,
+        "http://localhost:8080/realms/master"
+    );
+    // A bare --hostname takes the forwarded scheme and port.
+    assert_eq!(
+        issuer(
+            &[
+                "--proxy-headers",
+                "xforwarded",
+                "--hostname",
+                "id.example.org"
+            ],
+            "10.1.2.3:1"
+        )
+        .await,
+        "https://id.example.org/realms/master"
+    );
+}

@@ -4,16 +4,19 @@
 //! As in Keycloak, only a request made from the machine itself may create that user: the page is
 //! reachable from anywhere, and whoever creates the first admin owns the server. "From the
 //! machine itself" means a loopback peer and no forwarding headers, since a proxy on the same
-//! host would otherwise make every remote visitor look local.
+//! host would otherwise make every remote visitor look local. That holds with `--proxy-headers`
+//! too: Keycloak's check lets a trusted `Forwarded: for=127.0.0.1` through (it looks only for
+//! `X-Forwarded-For`); here any forwarding header makes the request remote.
 
 use std::net::SocketAddr;
 
+use axum::Extension;
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::Engine;
-use gatehouse_services::{AdminCreated, ServiceError};
+use gatehouse_services::{AdminCreated, RequestCtx, ServiceError};
 use minijinja::{Environment, context};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -40,12 +43,13 @@ pub struct AdminForm {
 pub async fn page(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
 ) -> Response {
     match state.services.master_has_users().await {
         Ok(has_users) => render(
             &state,
-            is_local(&peer, &headers),
+            is_local(&peer, &ctx, &headers),
             has_users,
             None,
             StatusCode::OK,
@@ -58,16 +62,17 @@ pub async fn page(
 pub async fn create_admin(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ctx): Extension<RequestCtx>,
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    let local = is_local(&peer, &headers);
+    let local = is_local(&peer, &ctx, &headers);
     let has_users = match state.services.master_has_users().await {
         Ok(v) => v,
         Err(e) => return unavailable(e),
     };
     if !local {
-        tracing::warn!(peer = %peer.ip(), "refused to create the first admin from a non-local address");
+        tracing::warn!(peer = %peer.ip(), client = %ctx.client_ip, "refused to create the first admin from a non-local address");
         return render(&state, false, has_users, None, StatusCode::FORBIDDEN);
     }
     if !state_matches(&headers, &form.state_checker) {
@@ -144,16 +149,21 @@ pub async fn redirect_to(target: String) -> Redirect {
     Redirect::to(&target)
 }
 
-fn is_local(peer: &SocketAddr, headers: &HeaderMap) -> bool {
+/// Both the TCP peer and the resolved client are loopback, and no proxy header is present
+/// (read or not: a proxy on this host that is not configured as one still adds them).
+fn is_local(peer: &SocketAddr, ctx: &RequestCtx, headers: &HeaderMap) -> bool {
     let forwarded = [
         "forwarded",
         "x-forwarded-for",
         "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "x-forwarded-ssl",
         "x-real-ip",
     ]
     .iter()
     .any(|h| headers.contains_key(*h));
-    peer.ip().is_loopback() && !forwarded
+    peer.ip().to_canonical().is_loopback() && ctx.client_ip.is_loopback() && !forwarded
 }
 
 fn state_matches(headers: &HeaderMap, submitted: &str) -> bool {
