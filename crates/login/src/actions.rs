@@ -119,9 +119,12 @@ fn form_page(
     let mut response = render(themes, &theme, template, locale, ctx_json, StatusCode::OK);
     let https = ctx.frontend.starts_with("https://");
     let realm_path = realm_path(ctx, realm);
-    if let Some(cookie) =
-        auth_session_cookie(page.auth_session.as_str(), &state.node, &realm_path, https)
-    {
+    if let Some(cookie) = auth_session_cookie(
+        page.auth_session.as_str(),
+        state.route.as_deref(),
+        &realm_path,
+        https,
+    ) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     // `KC_RESTART`: the login as the authorization endpoint opened it, to restart from.
@@ -667,7 +670,7 @@ fn failure(
 /// The root id of `AUTH_SESSION_ID`, without the route suffix.
 fn auth_root(headers: &HeaderMap) -> String {
     cookie_value(headers, AUTH_SESSION_ID)
-        .map(|v| v.split('.').next().unwrap_or_default().to_owned())
+        .map(|v| crate::cookies::auth_session_root(&v).to_owned())
         .unwrap_or_default()
 }
 

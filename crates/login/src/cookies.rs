@@ -17,20 +17,29 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// `AUTH_SESSION_ID=<id>.<node>` scoped to the realm's path. Over HTTPS it is
+/// `AUTH_SESSION_ID=<id>.<route>` scoped to the realm's path, or `<id>` alone without a route
+/// (Keycloak's `shouldAttachRoute=false`, or a node outside a cluster). Over HTTPS it is
 /// `SameSite=None; Secure` as Keycloak sets it (the login may be embedded cross-site); over
 /// plain HTTP a browser would drop `SameSite=None` without `Secure`, so the default applies.
 pub fn auth_session_cookie(
     id: &str,
-    node: &str,
+    route: Option<&str>,
     realm_path: &str,
     https: bool,
 ) -> Option<HeaderValue> {
     let same_site = if https { "; SameSite=None; Secure" } else { "" };
+    let route = route.map(|r| format!(".{r}")).unwrap_or_default();
     HeaderValue::from_str(&format!(
-        "{AUTH_SESSION_ID}={id}.{node}; Path={realm_path}/; HttpOnly{same_site}"
+        "{AUTH_SESSION_ID}={id}{route}; Path={realm_path}/; HttpOnly{same_site}"
     ))
     .ok()
+}
+
+/// The root authentication session id in an `AUTH_SESSION_ID` value: what comes before the
+/// first `.`, whichever node's route follows it (or none), as Keycloak's sticky-session
+/// encoder decodes it; a node names no other node's sessions differently.
+pub fn auth_session_root(value: &str) -> &str {
+    value.split('.').next().unwrap_or_default()
 }
 
 /// The cookie remembering the language picked with `kc_locale` (HttpOnly, for the session).
@@ -129,4 +138,34 @@ pub fn clear_sso_cookies(realm_path: &str, https: bool) -> Vec<HeaderValue> {
     .into_iter()
     .flatten()
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn auth_session_cookie_with_and_without_route() {
+        let with = auth_session_cookie("abc", Some("node1"), "/realms/master", false).unwrap();
+        assert_eq!(
+            with.to_str().unwrap(),
+            "AUTH_SESSION_ID=abc.node1; Path=/realms/master/; HttpOnly"
+        );
+        let without = auth_session_cookie("abc", None, "/realms/master", true).unwrap();
+        assert_eq!(
+            without.to_str().unwrap(),
+            "AUTH_SESSION_ID=abc; Path=/realms/master/; HttpOnly; SameSite=None; Secure"
+        );
+    }
+
+    #[test]
+    fn the_root_id_is_read_whatever_route_follows_it() {
+        assert_eq!(auth_session_root("abc.node1"), "abc");
+        assert_eq!(auth_session_root("abc.other-node"), "abc");
+        assert_eq!(auth_session_root("abc.node-1.a_b"), "abc");
+        assert_eq!(auth_session_root("abc"), "abc");
+        assert_eq!(auth_session_root(""), "");
+    }
 }

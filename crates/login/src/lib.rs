@@ -35,9 +35,10 @@ use gatehouse_services::Services;
 pub struct LoginState {
     /// The loaded themes.
     pub themes: Arc<Themes>,
-    /// This node's name: the route suffix of `AUTH_SESSION_ID` (`<id>.<node>`), which sticky
-    /// load balancers route on.
-    pub node: Arc<str>,
+    /// The route suffix of `AUTH_SESSION_ID` (`<id>.<route>`), which sticky load balancers
+    /// route on: this node's name in a cluster; `None` outside one, or with Keycloak's
+    /// `--spi-sticky-session-encoder-infinispan-should-attach-route=false`.
+    pub route: Option<Arc<str>>,
 }
 
 /// The login routes, relative to the server's relative path.

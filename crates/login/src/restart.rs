@@ -53,7 +53,7 @@ pub(crate) async fn session_gone(
             let https = ctx.frontend.starts_with("https://");
             if let Some(cookie) = auth_session_cookie(
                 auth_session.as_str(),
-                &state.node,
+                state.route.as_deref(),
                 &realm_path(ctx, realm),
                 https,
             ) {
@@ -221,7 +221,7 @@ fn found(location: &str) -> Response {
 /// The root id of `AUTH_SESSION_ID`, without the route suffix.
 fn auth_root(headers: &HeaderMap) -> String {
     cookie_value(headers, AUTH_SESSION_ID)
-        .map(|v| v.split('.').next().unwrap_or_default().to_owned())
+        .map(|v| crate::cookies::auth_session_root(&v).to_owned())
         .unwrap_or_default()
 }
 

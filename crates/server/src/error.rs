@@ -25,6 +25,9 @@ pub enum ServerError {
         /// What was wrong with them.
         cause: String,
     },
+    /// An option read at start-up (a free-form `spi-*` one) has a value it cannot take.
+    #[error("{0}")]
+    Option(String),
     /// The built-in theme does not parse (a build defect; the unit tests catch it).
     #[error("login theme: {0}")]
     Theme(String),

@@ -81,10 +81,26 @@ impl AppState {
             )),
             login: gatehouse_login::LoginState {
                 themes: Arc::new(themes),
-                node: Arc::from(config.node_name.as_str()),
+                route: sticky_route(config)?,
             },
         })
     }
+}
+
+/// The route `AUTH_SESSION_ID` carries, as Keycloak's Infinispan sticky-session encoder
+/// (`--spi-sticky-session-encoder-infinispan-should-attach-route`, default `true`, either
+/// spelling of the separator): this node's name in a cluster, none outside one (`--cache
+/// local`, `start-dev`'s default), where there is nothing to route between.
+fn sticky_route(config: &Config) -> Result<Option<Arc<str>>, crate::ServerError> {
+    const OPTION: &str = "spi-sticky-session-encoder-infinispan-should-attach-route";
+    let attach = match config.spi.keys().find(|k| k.replace("--", "-") == OPTION) {
+        Some(key) => config
+            .spi_flag(key, true)
+            .map_err(|e| crate::ServerError::Option(e.to_string()))?,
+        None => true,
+    };
+    let clustered = config.cache == gatehouse_config::CacheKind::Ispn;
+    Ok((attach && clustered).then(|| Arc::from(config.node_name.as_str())))
 }
 
 /// Keycloak's theme options, read from the free-form `spi-*` options under any of Keycloak's
@@ -130,4 +146,65 @@ fn theme_settings(config: &Config) -> Result<gatehouse_login::ThemeSettings, cra
         default_theme: value("spi-theme-default").filter(|t| !t.is_empty()),
         static_max_age,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::sticky_route;
+
+    fn config(args: &[&str]) -> gatehouse_config::Config {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        gatehouse_config::resolve(
+            gatehouse_config::Mode::Dev,
+            &args,
+            &Default::default(),
+            std::path::Path::new("."),
+        )
+        .unwrap()
+        .config
+    }
+
+    #[test]
+    fn the_route_is_the_node_name_in_a_cluster_unless_switched_off() {
+        let route = |args: &[&str]| sticky_route(&config(args)).unwrap();
+        assert_eq!(
+            route(&["--cache", "ispn", "--node-name", "node-a"]).as_deref(),
+            Some("node-a")
+        );
+        // Outside a cluster there is nothing to route between, as Keycloak's `start-dev`.
+        assert_eq!(route(&["--node-name", "node-a"]), None);
+        for off in [
+            "--spi-sticky-session-encoder-infinispan-should-attach-route=false",
+            "--spi-sticky-session-encoder--infinispan--should-attach-route=false",
+        ] {
+            assert_eq!(route(&["--cache", "ispn", off]), None, "{off}");
+        }
+        assert!(
+            route(&[
+                "--cache",
+                "ispn",
+                "--spi-sticky-session-encoder-infinispan-should-attach-route=true"
+            ])
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_option() {
+        let err = sticky_route(&config(&[
+            "--cache",
+            "ispn",
+            "--spi-sticky-session-encoder-infinispan-should-attach-route=yes",
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--spi-sticky-session-encoder-infinispan-should-attach-route")
+                && err.contains("true, false")
+                && !err.contains('\n'),
+            "{err}"
+        );
+    }
 }

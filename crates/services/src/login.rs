@@ -945,6 +945,10 @@ impl Services {
             }
             CodeUse::Unknown => return Err(invalid("Code not valid")),
         };
+        // Read while the code's row is held: a replay racing this exchange (on another node)
+        // waits for this commit before it ends the session, so the first use always finds it;
+        // the tokens it issues then die with the session, as RFC 6749 §4.1.2 asks.
+        let session = tx.user_session(&code.user_session_id, code.offline).await?;
         // The code is spent whatever happens next: commit that before any check can fail.
         tx.commit().await?;
         let now = now_secs();
@@ -976,10 +980,10 @@ impl Services {
                 return Err(invalid("PKCE verification failed: Code mismatch"));
             }
         }
-        let mut tx = self.store().begin().await?;
-        let Some(session) = tx.user_session(&code.user_session_id, code.offline).await? else {
+        let Some(session) = session else {
             return Err(invalid("User session not found"));
         };
+        let mut tx = self.store().begin().await?;
         let Some(user) = tx.user_by_id(&session.user_id).await?.filter(|u| u.enabled) else {
             return Err(invalid("User disabled"));
         };
