@@ -144,6 +144,20 @@ impl Node {
         self.log.lock().expect("log lock").clone()
     }
 
+    /// Waits until the log has a line matching `found` (the log is read from the process's pipes
+    /// by other threads, so a line written just before a response may not be here yet); returns
+    /// the log either way, for the caller's assertion to show.
+    pub fn await_log(&self, found: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let log = self.log();
+            if found(&log) || Instant::now() > deadline {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// `http://addr` of the public listener.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http.expect("http listener"))

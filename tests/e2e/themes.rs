@@ -248,12 +248,9 @@ async fn scenario(db: &Db) {
     assert_eq!(page.status, 200, "{on}: {}", page.html);
     assert!(page.html.contains("kc-form-login"), "{on}");
     assert!(page.html.contains("/login/gatehouse/"), "{on}");
-    let log = node.log();
-    assert!(
-        log.contains("login theme 'broken' (realm 'broken') cannot be used")
-            && log.contains("login.html"),
-        "{on}: {log}"
-    );
+    let broken = |log: &str| log.contains("login theme 'broken' (realm 'broken') cannot be used");
+    let log = node.await_log(broken);
+    assert!(broken(&log) && log.contains("login.html"), "{on}: {log}");
 
     // kc_locale picks French and sets KEYCLOAK_LOCALE on the realm's path; the switcher offers
     // the realm's locales (not the theme's), each linking back to this login.
