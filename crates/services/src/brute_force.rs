@@ -26,6 +26,54 @@ pub(crate) fn wait_seconds(realm: &Realm, failures: i32, last_ms: i64, previous_
 }
 
 impl Services {
+    /// Whether `password` is `user`'s, with brute-force detection around the check: a locked
+    /// user is refused before any hashing, a mismatch counts as a failure, a match clears the
+    /// count and re-hashes a password stored under an older policy. Every way of signing in
+    /// with a password (the login form, the password grant) goes through here.
+    pub(crate) async fn password_matches(
+        &self,
+        realm: &Realm,
+        user: &User,
+        credentials: Vec<gatehouse_model::Credential>,
+        password: &str,
+        client_ip: &str,
+    ) -> Result<bool, ServiceError> {
+        if self.login_locked(realm, user).await? {
+            return Ok(false);
+        }
+        let Some(stored) = credentials
+            .into_iter()
+            .find(|c| c.credential_type == "password")
+        else {
+            return Ok(false);
+        };
+        let policy = crate::tokens::password_policy(realm);
+        let verified = self
+            .hasher
+            .verify(
+                password.to_owned(),
+                gatehouse_crypto::StoredPassword {
+                    secret_data: stored.secret_data.clone(),
+                    credential_data: stored.credential_data.clone(),
+                },
+                policy,
+            )
+            .await?;
+        match verified {
+            gatehouse_crypto::Verified::Mismatch => {
+                self.login_failed(realm, user, client_ip).await?;
+                Ok(false)
+            }
+            gatehouse_crypto::Verified::Match { needs_rehash } => {
+                if needs_rehash {
+                    self.rehash(stored, password, policy).await;
+                }
+                self.login_succeeded(realm, user).await?;
+                Ok(true)
+            }
+        }
+    }
+
     /// Whether `user` may not try to sign in now.
     pub(crate) async fn login_locked(
         &self,

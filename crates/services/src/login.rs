@@ -12,7 +12,7 @@ use crate::tokens::{
     ClientCredentials, Issue, ScopePlan, SessionRef, SubjectData, TokenResponse, password_policy,
 };
 use crate::{OAuthError, RequestCtx, ServiceError, Services, now_millis, now_secs};
-use gatehouse_crypto::{StoredPassword, Verified, constant_time_eq};
+use gatehouse_crypto::constant_time_eq;
 use gatehouse_model::{
     AuthCode, AuthSession, AuthSessionId, Client, ClientSession, CodeUse, Realm, User, UserSession,
     UserSessionId,
@@ -662,38 +662,14 @@ impl Services {
         let Some(user) = user else {
             return Ok(retry("invalidUserMessage"));
         };
-        let creds = tx.credentials_of(&user.id).await?;
+        let credentials = tx.credentials_of(&user.id).await?;
         tx.rollback().await?;
-        if self.login_locked(realm, &user).await? {
+        let ip = ctx.client_ip.to_string();
+        if !self
+            .password_matches(realm, &user, credentials, password, &ip)
+            .await?
+        {
             return Ok(retry("invalidUserMessage"));
-        }
-        let Some(stored) = creds.into_iter().find(|c| c.credential_type == "password") else {
-            return Ok(retry("invalidUserMessage"));
-        };
-        let policy = password_policy(realm);
-        let verified = self
-            .hasher
-            .verify(
-                password.to_owned(),
-                StoredPassword {
-                    secret_data: stored.secret_data.clone(),
-                    credential_data: stored.credential_data.clone(),
-                },
-                policy,
-            )
-            .await?;
-        match verified {
-            Verified::Mismatch => {
-                self.login_failed(realm, &user, &ctx.client_ip.to_string())
-                    .await?;
-                return Ok(retry("invalidUserMessage"));
-            }
-            Verified::Match { needs_rehash } => {
-                if needs_rehash {
-                    self.rehash(stored, password, policy).await;
-                }
-                self.login_succeeded(realm, &user).await?;
-            }
         }
         if !user.enabled {
             return Ok(retry("accountDisabledMessage"));

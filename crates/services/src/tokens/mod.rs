@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::sync::Arc;
 
 use gatehouse_crypto::jose::{self, Algorithm, SigningKey};
-use gatehouse_crypto::{PasswordPolicyHash, StoredPassword, Verified, constant_time_eq};
+use gatehouse_crypto::{PasswordPolicyHash, constant_time_eq};
 use gatehouse_model::{
     Client, ClientSession, ClientUuid, ProtocolMapper, Realm, RealmName, Role, RoleId, User,
     UserId, UserSession, UserSessionId, Username,
@@ -158,38 +158,14 @@ impl Services {
         let Some(user) = find_user(&mut tx, realm, username).await? else {
             return Err(invalid());
         };
-        let creds_rows = tx.credentials_of(&user.id).await?;
+        let credentials = tx.credentials_of(&user.id).await?;
         tx.rollback().await?;
-        if self.login_locked(realm, &user).await? {
+        let ip = ctx.client_ip.to_string();
+        if !self
+            .password_matches(realm, &user, credentials, password, &ip)
+            .await?
+        {
             return Err(invalid());
-        }
-        let Some(stored) = creds_rows.iter().find(|c| c.credential_type == "password") else {
-            return Err(invalid());
-        };
-        let policy = password_policy(realm);
-        let verified = self
-            .hasher
-            .verify(
-                password.to_owned(),
-                StoredPassword {
-                    secret_data: stored.secret_data.clone(),
-                    credential_data: stored.credential_data.clone(),
-                },
-                policy,
-            )
-            .await?;
-        match verified {
-            Verified::Mismatch => {
-                self.login_failed(realm, &user, &ctx.client_ip.to_string())
-                    .await?;
-                return Err(invalid());
-            }
-            Verified::Match { needs_rehash } => {
-                if needs_rehash {
-                    self.rehash(stored.clone(), password, policy).await;
-                }
-                self.login_succeeded(realm, &user).await?;
-            }
         }
         if !user.enabled {
             return Err(OAuthError::bad_request("invalid_grant", "Account disabled"));
