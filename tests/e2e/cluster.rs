@@ -10,68 +10,31 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::admin_api::{ADMIN_ENV, AdminApi};
-use crate::harness::{Db, Node, client, databases};
-
-/// Short, so that the kill and partition steps do not take long; the default is 5 s.
-const FAILURE_TIMEOUT_MS: &str = "2000";
+use crate::harness::{
+    Db, FAILURE_TIMEOUT_MS, Node, await_view, client, cluster_node_args, databases, last_view,
+    members_of, sorted,
+};
+use crate::oauth::{claims, post_form, token_url};
 
 fn node_args(db: &Db, name: &str, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "start",
+    let mut own = vec![
         "--hostname-strict",
         "false",
-        "--http-enabled",
-        "true",
-        "--http-port",
-        "0",
         "--health-enabled",
         "true",
         "--metrics-enabled",
         "true",
         "--http-management-port",
         "0",
-        "--cache-embedded-failure-timeout",
-        FAILURE_TIMEOUT_MS,
-        "--node-name",
-        name,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(db.args.iter().cloned());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+    ];
+    own.extend_from_slice(extra);
+    cluster_node_args(db, name, 0, &own)
 }
 
 fn spawn(dir: &Path, db: &Db, name: &str, extra: &[&str], env: &[(&str, &str)]) -> Node {
     let args = node_args(db, name, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Node::spawn(dir, &args, env)
-}
-
-/// The last view a node logged, e.g. `[node1|3] (3) [node1, node2, node3]`.
-fn last_view(node: &Node) -> Option<String> {
-    node.log()
-        .lines()
-        .filter_map(|l| l.split("Received new cluster view: ").nth(1))
-        .next_back()
-        .map(|v| v.trim().to_owned())
-}
-
-fn members_of(view: &str) -> Vec<String> {
-    view.rsplit_once('[')
-        .map(|(_, m)| {
-            m.trim_end_matches(']')
-                .split(", ")
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn sorted(mut v: Vec<String>) -> Vec<String> {
-    v.sort();
-    v
 }
 
 fn view_id(view: &str) -> u64 {
@@ -82,55 +45,19 @@ fn view_id(view: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until every node's last view has exactly `members` (in any order: the oldest node
-/// comes first, and which one is oldest depends on who started first) and they all agree.
-fn await_view(nodes: &[&Node], members: &[&str]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let views: Vec<Option<String>> = nodes.iter().map(|n| last_view(n)).collect();
-        let agreed = views.iter().all(|v| v == &views[0]);
-        if agreed
-            && let Some(Some(v)) = views.first()
-            && sorted(members_of(v)) == members
-        {
-            return v.clone();
-        }
-        if Instant::now() > deadline {
-            let logs: Vec<String> = nodes.iter().map(|n| n.log()).collect();
-            panic!(
-                "no common view of {members:?}; last views {views:?}\n{}",
-                logs.join("\n=====\n")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn claims_of(token: &str) -> Value {
-    use base64::Engine;
-    let part = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(part)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 async fn grant(node: &Node) -> Value {
-    let res = client()
-        .post(node.url("/realms/probe/protocol/openid-connect/token"))
-        .form(&[
+    let (status, body) = post_form(
+        &token_url(&node.url(""), "probe"),
+        None,
+        &[
             ("grant_type", "client_credentials"),
             ("client_id", "probe"),
             ("client_secret", "probe-secret"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    claims_of(body["access_token"].as_str().unwrap())
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    claims(body["access_token"].as_str().unwrap())
 }
 
 /// What the probe client's token must show after the writes so far.

@@ -384,3 +384,81 @@ pub async fn update_master_realm(
     tx.commit().await.expect("commit");
     store.close().await;
 }
+
+/// `--cache-embedded-failure-timeout` of clustered nodes in tests: short, so that the survivors
+/// of a kill -9 or a pause stop waiting for it soon; the default is 5 s.
+pub const FAILURE_TIMEOUT_MS: &str = "2000";
+
+/// The options of a clustered node named `name` on `db`, its HTTP listener on `http_port` (0:
+/// the kernel picks), followed by `extra`.
+pub fn cluster_node_args(db: &Db, name: &str, http_port: u16, extra: &[&str]) -> Vec<String> {
+    let port = http_port.to_string();
+    let mut args: Vec<String> = [
+        "start",
+        "--http-enabled",
+        "true",
+        "--http-port",
+        port.as_str(),
+        "--cache-embedded-failure-timeout",
+        FAILURE_TIMEOUT_MS,
+        "--node-name",
+        name,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(db.args.iter().cloned());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The last cluster view a node logged, e.g. `[node1|3] (3) [node1, node2, node3]`.
+pub fn last_view(node: &Node) -> Option<String> {
+    node.log()
+        .lines()
+        .filter_map(|l| l.split("Received new cluster view: ").nth(1))
+        .next_back()
+        .map(|v| v.trim().to_owned())
+}
+
+/// The member names of a view, oldest first.
+pub fn members_of(view: &str) -> Vec<String> {
+    view.rsplit_once('[')
+        .map(|(_, m)| {
+            m.trim_end_matches(']')
+                .split(", ")
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `v`, sorted.
+pub fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+/// Waits until every node's last view has exactly `members` (in any order: the oldest node
+/// comes first, and which one is oldest depends on who started first) and they all agree.
+pub fn await_view(nodes: &[&Node], members: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let views: Vec<Option<String>> = nodes.iter().map(|n| last_view(n)).collect();
+        let agreed = views.iter().all(|v| v == &views[0]);
+        if agreed
+            && let Some(Some(v)) = views.first()
+            && sorted(members_of(v)) == members
+        {
+            return v.clone();
+        }
+        if Instant::now() > deadline {
+            let logs: Vec<String> = nodes.iter().map(|n| n.log()).collect();
+            panic!(
+                "no common view of {members:?}; last views {views:?}\n{}",
+                logs.join("\n=====\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

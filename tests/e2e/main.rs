@@ -16,6 +16,7 @@ mod cluster;
 mod consent;
 mod harness;
 mod nginx;
+mod oauth;
 mod oidc;
 mod oidc_more;
 mod options;

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use crate::admin_api::{ADMIN_ENV, AdminApi};
 use crate::browser::attribute;
-use crate::harness::{Db, Node, client, databases, free_port};
+use crate::harness::{Db, Node, client, cluster_node_args, databases, free_port};
+use crate::oauth::{code_grant, refresh_grant, token_request, token_url, userinfo_url};
 
 /// The realm every test behind nginx (and the single-use tests) signs in to.
 pub(crate) const REALM: &str = "lb";
@@ -24,30 +25,12 @@ pub(crate) const REALM: &str = "lb";
 pub(crate) const CALLBACK: &str = "http://127.0.0.1:9/callback";
 /// The user of [`REALM`].
 pub(crate) const USER: (&str, &str) = ("walter", "Walter-Pass-1");
-
-/// Short, so that the survivors of a kill -9 stop waiting for it soon; the default is 5 s.
-const FAILURE_TIMEOUT_MS: &str = "2000";
+/// The confidential client of [`REALM`] and its secret.
+pub(crate) const APP: (&str, &str) = ("app", "app-secret");
 
 /// The options of a clustered node on PostgreSQL with a fixed HTTP port (nginx names it).
 pub(crate) fn node_args(db: &Db, name: &str, port: u16, extra: &[&str]) -> Vec<String> {
-    let port = port.to_string();
-    let mut args: Vec<String> = [
-        "start",
-        "--http-enabled",
-        "true",
-        "--http-port",
-        port.as_str(),
-        "--cache-embedded-failure-timeout",
-        FAILURE_TIMEOUT_MS,
-        "--node-name",
-        name,
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(db.args.iter().cloned());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
+    cluster_node_args(db, name, port, extra)
 }
 
 /// Starts `names.len()` nodes at once (the first with the bootstrap admin) and waits for all.
@@ -120,14 +103,17 @@ pub(crate) fn auth_url(base: &str) -> String {
 
 /// Posts the login form on `html` with [`USER`]'s password through `browser`.
 pub(crate) async fn post_login(browser: &reqwest::Client, html: &str) -> reqwest::Response {
+    login_request(browser, html).send().await.unwrap()
+}
+
+/// The post of the login form on `html` with [`USER`]'s password, not sent yet (the chaos test
+/// sends it itself, to count what fails instead of panicking).
+pub(crate) fn login_request(browser: &reqwest::Client, html: &str) -> reqwest::RequestBuilder {
     let action = attribute(html, "id=\"kc-form-login\"", "action");
     let csrf = attribute(html, "name=\"csrf\"", "value");
     browser
         .post(&action)
         .form(&[("username", USER.0), ("password", USER.1), ("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The code in an authorization response's `Location`.
@@ -150,7 +136,7 @@ fn auth_session_set(response: &reqwest::Response) -> Option<String> {
 }
 
 /// The nginx binary, or `None` to skip (never in CI, where `GATEHOUSE_REQUIRE_PG` is set).
-fn nginx_binary() -> Option<PathBuf> {
+pub(crate) fn nginx_binary() -> Option<PathBuf> {
     match std::env::var_os("GATEHOUSE_TEST_NGINX") {
         Some(bin) => Some(PathBuf::from(bin)),
         None => {
@@ -167,7 +153,7 @@ fn nginx_binary() -> Option<PathBuf> {
 /// A throwaway nginx: its own prefix, config, pid, logs and temp folders (nothing from
 /// /etc/nginx), in the foreground so the test owns the process; workers run as `nobody` when
 /// the test runs as root. The same layout as `scripts/nginx.sh`.
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
 }
@@ -175,7 +161,7 @@ struct Nginx {
 impl Nginx {
     /// Starts nginx with `http` as the contents of its `http` block and waits until `port`
     /// accepts connections.
-    fn start(bin: &Path, port: u16, http: &str) -> Nginx {
+    pub(crate) fn start(bin: &Path, port: u16, http: &str) -> Nginx {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path();
@@ -222,7 +208,8 @@ impl Nginx {
         Nginx { child, dir }
     }
 
-    fn error_log(&self) -> String {
+    /// What nginx logged so far (refused upstreams, retries).
+    pub(crate) fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 }
@@ -359,14 +346,7 @@ impl Flow {
     }
 
     async fn token(&mut self, step: &'static str, form: &[(&str, &str)]) -> Value {
-        let response = self
-            .rp
-            .post(format!(
-                "{}/realms/{REALM}/protocol/openid-connect/token",
-                self.base
-            ))
-            .basic_auth("app", Some("app-secret"))
-            .form(form)
+        let response = token_request(&self.rp, &token_url(&self.base, REALM), Some(APP), form)
             .send()
             .await
             .unwrap();
@@ -377,22 +357,10 @@ impl Flow {
 
     /// Code exchange, userinfo and refresh at the relying party's side.
     async fn finish(&mut self, code: &str) {
-        let tokens = self
-            .token(
-                "exchange",
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", CALLBACK),
-                ],
-            )
-            .await;
+        let tokens = self.token("exchange", &code_grant(code, CALLBACK)).await;
         let info = self
             .rp
-            .get(format!(
-                "{}/realms/{REALM}/protocol/openid-connect/userinfo",
-                self.base
-            ))
+            .get(userinfo_url(&self.base, REALM))
             .bearer_auth(tokens["access_token"].as_str().unwrap())
             .send()
             .await
@@ -404,10 +372,7 @@ impl Flow {
         let refreshed = self
             .token(
                 "refresh",
-                &[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
-                ],
+                &refresh_grant(tokens["refresh_token"].as_str().unwrap()),
             )
             .await;
         assert!(refreshed["access_token"].is_string(), "{refreshed}");

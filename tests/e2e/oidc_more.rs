@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::admin_api::{ADMIN_ENV, AdminApi};
 use crate::harness::{Db, Node, client, databases};
+use crate::oauth::{claims, code_grant, password_grant, post_form, refresh_grant};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 /// A PKCE verifier sent as `plain`, so the test needs no hashing of its own.
@@ -74,33 +75,9 @@ async fn set_login_lifespan(admin: &AdminApi, seconds: i64) {
     assert_eq!(r.status, 204, "{:?}", r.body);
 }
 
-/// `(status, body)` of a form POST, the body as JSON when it is.
-async fn post(url: &str, basic: Option<(&str, &str)>, form: &[(&str, &str)]) -> (u16, Value) {
-    let mut request = client().post(url).form(form);
-    if let Some((id, secret)) = basic {
-        request = request.basic_auth(id, Some(secret));
-    }
-    let r = request.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
-fn payload(token: &str) -> Value {
-    use base64::Engine;
-    let part = token.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 /// The context part of an access token's `jti` (`onrtac`), or the whole id when it has none.
 fn context(token: &str) -> String {
-    let jti = payload(token)["jti"].as_str().unwrap().to_owned();
+    let jti = claims(token)["jti"].as_str().unwrap().to_owned();
     jti.split_once(':')
         .map_or(jti.clone(), |(c, _)| c.to_owned())
 }
@@ -270,20 +247,19 @@ async fn an_expired_login_page_restarts_from_kc_restart() {
         assert!(callback.starts_with(CALLBACK), "{callback}");
         assert_eq!(query_param(&callback, "state").as_deref(), Some("st-1"));
         let code = query_param(&callback, "code").unwrap();
-        let (s, tokens) = post(
+        let (s, tokens) = post_form(
             &node.url("/realms/master/protocol/openid-connect/token"),
             Some(("webapp", "webapp-secret")),
             &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CALLBACK),
-                ("code_verifier", VERIFIER),
-            ],
+                &code_grant(&code, CALLBACK)[..],
+                &[("code_verifier", VERIFIER)],
+            ]
+            .concat(),
         )
         .await;
         assert_eq!(s, 200, "{tokens}");
         assert_eq!(
-            payload(tokens["id_token"].as_str().unwrap())["nonce"],
+            claims(tokens["id_token"].as_str().unwrap())["nonce"],
             "n-st-1"
         );
         assert_eq!(context(tokens["access_token"].as_str().unwrap()), "onrtac");
@@ -318,7 +294,7 @@ async fn an_expired_login_page_restarts_from_kc_restart() {
         let access = fragment_param(&fragment, "access_token").expect("access token");
         assert_eq!(context(&access), "onrtna");
         assert!(is_uuid(
-            &payload(&fragment_param(&fragment, "id_token").unwrap())["jti"]
+            &claims(&fragment_param(&fragment, "id_token").unwrap())["jti"]
         ));
 
         // No session and no KC_RESTART: Keycloak's "Cookie not found".
@@ -500,15 +476,14 @@ async fn token_ids_name_their_grant_and_session_state_needs_its_mapper() {
         let password = |scope: &'static str| {
             let url = token_url.clone();
             async move {
-                let (s, body) = post(
+                let (s, body) = post_form(
                     &url,
                     creds,
                     &[
-                        ("grant_type", "password"),
-                        ("username", "admin"),
-                        ("password", "Admin-Pass-1"),
-                        ("scope", scope),
-                    ],
+                        &password_grant("admin", "Admin-Pass-1")[..],
+                        &[("scope", scope)],
+                    ]
+                    .concat(),
                 )
                 .await;
                 assert_eq!(s, 200, "{body}");
@@ -518,15 +493,7 @@ async fn token_ids_name_their_grant_and_session_state_needs_its_mapper() {
         let refresh = |token: String| {
             let url = token_url.clone();
             async move {
-                let (s, body) = post(
-                    &url,
-                    creds,
-                    &[
-                        ("grant_type", "refresh_token"),
-                        ("refresh_token", token.as_str()),
-                    ],
-                )
-                .await;
+                let (s, body) = post_form(&url, creds, &refresh_grant(&token)).await;
                 assert_eq!(s, 200, "{body}");
                 body
             }
@@ -537,10 +504,10 @@ async fn token_ids_name_their_grant_and_session_state_needs_its_mapper() {
         let access = online["access_token"].as_str().unwrap();
         assert_eq!(context(access), "onrtro", "{}", db.name);
         assert!(is_uuid(
-            &payload(online["id_token"].as_str().unwrap())["jti"]
+            &claims(online["id_token"].as_str().unwrap())["jti"]
         ));
         assert!(is_uuid(
-            &payload(online["refresh_token"].as_str().unwrap())["jti"]
+            &claims(online["refresh_token"].as_str().unwrap())["jti"]
         ));
         let refreshed = refresh(online["refresh_token"].as_str().unwrap().to_owned()).await;
         assert_eq!(
@@ -555,16 +522,19 @@ async fn token_ids_name_their_grant_and_session_state_needs_its_mapper() {
             context(offline_refreshed["access_token"].as_str().unwrap()),
             "ofrtrt"
         );
-        let (s, cc) = post(&token_url, creds, &[("grant_type", "client_credentials")]).await;
+        let (s, cc) = post_form(&token_url, creds, &[("grant_type", "client_credentials")]).await;
         assert_eq!(s, 200, "{cc}");
         assert_eq!(context(cc["access_token"].as_str().unwrap()), "trrtcc");
 
         // `session_state`: in the token response, in no token; `sid` carries the session.
-        let claims = payload(access);
-        let id_claims = payload(online["id_token"].as_str().unwrap());
-        assert_eq!(online["session_state"], claims["sid"]);
-        assert_eq!(id_claims["sid"], claims["sid"]);
-        assert!(claims.get("session_state").is_none() && id_claims.get("session_state").is_none());
+        let access_claims = claims(access);
+        let id_claims = claims(online["id_token"].as_str().unwrap());
+        assert_eq!(online["session_state"], access_claims["sid"]);
+        assert_eq!(id_claims["sid"], access_claims["sid"]);
+        assert!(
+            access_claims.get("session_state").is_none()
+                && id_claims.get("session_state").is_none()
+        );
 
         // The "Session State (session_state)" mapper puts it back where it is configured.
         let info = admin.get("/admin/serverinfo").await;
@@ -593,13 +563,13 @@ async fn token_ids_name_their_grant_and_session_state_needs_its_mapper() {
         )
         .await;
         let mapped = password("openid").await;
-        let sid = payload(mapped["access_token"].as_str().unwrap())["sid"].clone();
+        let sid = claims(mapped["access_token"].as_str().unwrap())["sid"].clone();
         assert_eq!(
-            payload(mapped["access_token"].as_str().unwrap())["session_state"],
+            claims(mapped["access_token"].as_str().unwrap())["session_state"],
             sid
         );
         assert_eq!(
-            payload(mapped["id_token"].as_str().unwrap())["session_state"],
+            claims(mapped["id_token"].as_str().unwrap())["session_state"],
             sid
         );
         let userinfo: Value = client()
@@ -613,9 +583,9 @@ async fn token_ids_name_their_grant_and_session_state_needs_its_mapper() {
             .unwrap();
         assert_eq!(userinfo["session_state"], sid);
         // A service account's token has no session to name.
-        let (_, cc) = post(&token_url, creds, &[("grant_type", "client_credentials")]).await;
+        let (_, cc) = post_form(&token_url, creds, &[("grant_type", "client_credentials")]).await;
         assert!(
-            payload(cc["access_token"].as_str().unwrap())
+            claims(cc["access_token"].as_str().unwrap())
                 .get("session_state")
                 .is_none()
         );
@@ -646,15 +616,14 @@ async fn introspection_answers_only_clients_in_the_audience() {
         add_client_mapper(&node, "web", audience_mapper("api")).await;
         let token_url = node.url("/realms/master/protocol/openid-connect/token");
         let introspect = node.url("/realms/master/protocol/openid-connect/token/introspect");
-        let (s, tokens) = post(
+        let (s, tokens) = post_form(
             &token_url,
             Some(("web", "web-secret")),
             &[
-                ("grant_type", "password"),
-                ("username", "admin"),
-                ("password", "Admin-Pass-1"),
-                ("scope", "openid"),
-            ],
+                &password_grant("admin", "Admin-Pass-1")[..],
+                &[("scope", "openid")],
+            ]
+            .concat(),
         )
         .await;
         assert_eq!(s, 200, "{tokens}");
@@ -668,7 +637,7 @@ async fn introspection_answers_only_clients_in_the_audience() {
             }
             async move {
                 let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                post(&url, Some(who), &form).await
+                post_form(&url, Some(who), &form).await
             }
         };
 
@@ -679,7 +648,7 @@ async fn introspection_answers_only_clients_in_the_audience() {
         assert_eq!(seen["client_id"], "web");
         assert_eq!(seen["username"], "admin");
         assert_eq!(seen["token_type"], "Bearer");
-        assert_eq!(seen["jti"], payload(access)["jti"]);
+        assert_eq!(seen["jti"], claims(access)["jti"]);
         assert!(
             seen["aud"]
                 .as_array()
@@ -731,7 +700,7 @@ async fn introspection_answers_only_clients_in_the_audience() {
             (s, e["error_description"].clone()),
             (401, json!("Authentication failed."))
         );
-        let (s, e) = post(&introspect, Some(("api", "api-secret")), &[]).await;
+        let (s, e) = post_form(&introspect, Some(("api", "api-secret")), &[]).await;
         assert_eq!(
             (s, e["error_description"].clone()),
             (400, json!("Token not provided."))

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::harness::{Db, Node, client, register_client};
+use crate::oauth;
 
 const ADMIN: [(&str, &str); 2] = [
     ("KC_BOOTSTRAP_ADMIN_USERNAME", "admin"),
@@ -56,17 +57,12 @@ async fn discovery(node: &Node, headers: &[(&'static str, String)]) -> Value {
 
 /// `(status, body)` of the admin's password grant.
 async fn password_grant(node: &Node, headers: &[(&'static str, String)]) -> (u16, Value) {
-    let r = with(client().post(node.url(TOKEN)), headers)
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "admin-cli"),
-            ("username", "admin"),
-            ("password", "Admin-Pass-1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    let form = [
+        &[("client_id", "admin-cli")][..],
+        &oauth::password_grant("admin", "Admin-Pass-1"),
+    ]
+    .concat();
+    oauth::status_and_body(with(client().post(node.url(TOKEN)), headers).form(&form)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,33 +9,17 @@ use crate::admin_api::AdminApi;
 
 use crate::harness::{Node, client, databases, free_port};
 use crate::nginx::{
-    CALLBACK, REALM, USER, auth_url, code_of, post_login, setup_realm, start_nodes,
+    APP, CALLBACK, REALM, USER, auth_url, code_of, post_login, setup_realm, start_nodes,
 };
+use crate::oauth::{code_grant, password_grant, post_form, refresh_grant, token_url};
 
 const ROUNDS: usize = 20;
 
-/// Sends `form` to the token endpoint of `a` and of `b` at once; the two statuses.
+/// Sends `form` to the token endpoint of `a` and of `b` at once; the two statuses and bodies.
 async fn race_token(a: &Node, b: &Node, form: &[(&str, &str)]) -> (u16, u16, Value, Value) {
     let send = |node: &Node| {
-        let url = node.url(&format!("/realms/{REALM}/protocol/openid-connect/token"));
-        let form: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        async move {
-            let response = client()
-                .post(url)
-                .basic_auth("app", Some("app-secret"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (
-                status,
-                response.json::<Value>().await.unwrap_or(Value::Null),
-            )
-        }
+        let url = token_url(&node.url(""), REALM);
+        async move { post_form(&url, Some(APP), form).await }
     };
     let ((sa, ba), (sb, bb)) = tokio::join!(send(a), send(b));
     (sa, sb, ba, bb)
@@ -89,45 +73,24 @@ async fn codes_refresh_tokens_and_action_tokens_are_single_use_across_nodes() {
         let won = exactly_one(
             "code",
             round,
-            race_token(
-                a,
-                b,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", CALLBACK),
-                ],
-            )
-            .await,
+            race_token(a, b, &code_grant(&code, CALLBACK)).await,
         );
         assert!(won["access_token"].is_string(), "{won}");
 
         // The same refresh token at two nodes (a session of its own: the replayed code above
         // ended the one it made): one new token pair.
-        let granted = client()
-            .post(c.url(&format!("/realms/{REALM}/protocol/openid-connect/token")))
-            .basic_auth("app", Some("app-secret"))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", USER.0),
-                ("password", USER.1),
-                ("scope", "openid"),
-            ])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(granted.status(), 200);
-        let granted: Value = granted.json().await.unwrap();
+        let (status, granted) = post_form(
+            &token_url(&c.url(""), REALM),
+            Some(APP),
+            &[&password_grant(USER.0, USER.1)[..], &[("scope", "openid")]].concat(),
+        )
+        .await;
+        assert_eq!(status, 200, "{granted}");
         let refresh = granted["refresh_token"].as_str().unwrap();
         let won = exactly_one(
             "refresh token",
             round,
-            race_token(
-                a,
-                b,
-                &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
-            )
-            .await,
+            race_token(a, b, &refresh_grant(refresh)).await,
         );
         assert!(won["refresh_token"].is_string(), "{won}");
 
