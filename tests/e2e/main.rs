@@ -12,6 +12,7 @@ mod admin_realms;
 mod admin_users;
 mod browser;
 mod caches;
+mod chaos;
 mod cluster;
 mod consent;
 mod harness;
