@@ -16,10 +16,12 @@
 //!   either lost its lease by the time the writer gives up waiting, or catches up at its next
 //!   tick (one fifth of the failure timeout).
 
+mod dist;
 mod membership;
 mod tls;
 mod wire;
 
+pub use dist::{CacheName, Caches, Conflict, Entry, Expect, Owners, Unavailable};
 pub use wire::{Event, Member, View};
 
 use std::collections::{HashMap, HashSet};
@@ -32,7 +34,7 @@ use gatehouse_config::{CacheStack, ClusterConfig};
 use gatehouse_store::{PingRow, Store};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 
 use membership::Membership;
 use tls::Tls;
@@ -190,6 +192,12 @@ struct Shared {
     missed: AtomicU64,
     ack_times: AckTimes,
     stopping: AtomicBool,
+    /// The distributed caches' entries this node holds.
+    dist: Arc<dist::Segments>,
+    /// Distributed-cache requests waiting for their answer, by id.
+    replies: Mutex<HashMap<u64, oneshot::Sender<dist::Outcome>>>,
+    /// Until when (ms since `base`) a state transfer may still be bringing entries here.
+    transfer_until_ms: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -208,6 +216,9 @@ impl Cluster {
         node_name: &str,
         store: Store,
     ) -> Result<Cluster, ClusterError> {
+        let owners = Owners {
+            authentication_sessions: config.authentication_sessions_owners,
+        };
         let tls = match (
             &config.key_store_file,
             &config.trust_store_file,
@@ -282,7 +293,11 @@ impl Cluster {
             missed: AtomicU64::new(0),
             ack_times: AckTimes::default(),
             stopping: AtomicBool::new(false),
+            dist: Arc::new(dist::Segments::new(owners)),
+            replies: Mutex::new(HashMap::new()),
+            transfer_until_ms: AtomicU64::new(0),
         });
+        dist::spawn_sweeper(&shared.dist);
         tracing::info!(
             "cluster '{}': node {} listening on {local} (advertised as {}){}",
             shared.cluster,
@@ -320,6 +335,11 @@ impl Cluster {
         self.shared.notify_all(event).await;
     }
 
+    /// The distributed caches, shared with the other members.
+    pub fn caches(&self) -> Caches {
+        Caches::clustered(self.shared.clone())
+    }
+
     /// Changes of the installed view.
     pub fn views(&self) -> watch::Receiver<Option<View>> {
         self.shared.view.subscribe()
@@ -343,11 +363,30 @@ impl Cluster {
         }
     }
 
-    /// Leaves the cluster: tells the members, so that they install a view without this node at
-    /// once, and removes the discovery row.
+    /// Leaves the cluster: hands the distributed caches' entries to the owners of the view
+    /// without this node, tells the members, so that they install that view at once, and
+    /// removes the discovery row.
     pub async fn leave(&self) {
         let s = &self.shared;
+        // From here on this node refuses cache requests and routes its own to the next owners.
         s.stopping.store(true, Ordering::Release);
+        let others: Vec<Member> = lock(&s.state)
+            .view()
+            .map(|v| {
+                v.members
+                    .iter()
+                    .filter(|m| m.name != s.me.name)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !others.is_empty() {
+            let members: Vec<&Member> = others.iter().collect();
+            let (sent, _) = s.hand_over(&members).await;
+            tracing::info!(
+                "distributed caches: handed {sent} copies to the remaining members before leaving"
+            );
+        }
         let frame = wire::encode(&Message::Leave {
             from: s.me.name.clone(),
         });
@@ -500,6 +539,7 @@ impl Shared {
     fn install(self: &Arc<Self>, view: &View) {
         tracing::info!("Received new cluster view: {view}");
         self.view.send_replace(Some(view.clone()));
+        tokio::spawn(self.clone().rebalance(view.clone()));
     }
 
     fn dispatch(self: &Arc<Self>, msg: Message) {
@@ -547,6 +587,12 @@ impl Shared {
             Message::Leave { from } => {
                 tracing::info!("node {from} is leaving the cluster");
                 lock(&self.state).left(&from);
+            }
+            Message::CacheReply { id, outcome } => self.answered(id, outcome),
+            msg @ (Message::CacheRequest { .. }
+            | Message::Replicate { .. }
+            | Message::Peek { .. }) => {
+                tokio::spawn(self.clone().serve_message(msg));
             }
         }
     }

@@ -1,8 +1,11 @@
 //! What nodes say to each other, and how it is framed: a 4-byte big-endian length, then one
-//! postcard-encoded [`Message`]. Messages name nodes and carry revisions; none carries a realm
-//! key, a password hash or a token.
+//! postcard-encoded [`Message`]. Messages name nodes and carry revisions, views and the
+//! distributed caches' entries (opaque bytes, logins in progress); none carries a realm key, a
+//! password hash or a token.
 
 use serde::{Deserialize, Serialize};
+
+use crate::dist::{CacheName, Entry, Op, Outcome};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// No message comes near this; a larger length means a confused or hostile peer.
@@ -88,6 +91,35 @@ pub(crate) enum Message {
     Ack { from: String, seq: u64 },
     /// The sender is shutting down: take it out of the view now rather than after the timeout.
     Leave { from: String },
+    /// A distributed-cache operation for the receiver to run as the key's primary owner;
+    /// answered with `CacheReply`.
+    CacheRequest {
+        from: String,
+        id: u64,
+        cache: CacheName,
+        key: String,
+        op: Op,
+    },
+    /// A copy for an owner to keep (`None`: the key was removed at `version`), from the
+    /// primary or a state transfer; answered with `CacheReply`.
+    Replicate {
+        from: String,
+        id: u64,
+        cache: CacheName,
+        key: String,
+        entry: Option<Entry>,
+        version: u64,
+    },
+    /// "What do you hold at this key?", asked during a state transfer; answered with
+    /// `CacheReply`.
+    Peek {
+        from: String,
+        id: u64,
+        cache: CacheName,
+        key: String,
+    },
+    /// The answer to request `id`.
+    CacheReply { id: u64, outcome: Outcome },
 }
 
 /// Why a frame could not be read.

@@ -563,7 +563,31 @@ impl Values<'_> {
                     .to_owned(),
             ));
         }
+        let owners = |cache: &str| -> Result<usize, ConfigError> {
+            let wanted = format!("spi-cache-embedded-default-{cache}-owners");
+            match self
+                .entries
+                .iter()
+                .find(|(k, _)| k.replace("--", "-") == wanted)
+            {
+                None => Ok(2),
+                Some((key, e)) => e
+                    .value
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=16).contains(n))
+                    .ok_or_else(|| {
+                        self.invalid(
+                            key,
+                            &e.value,
+                            "Expected a number of copies from 1 to 16.".to_owned(),
+                        )
+                    }),
+            }
+        };
         Ok(ClusterConfig {
+            authentication_sessions_owners: owners("authentication-sessions")?,
             stack,
             dns_query,
             static_members,

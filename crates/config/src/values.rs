@@ -178,6 +178,9 @@ pub struct ClusterConfig {
     /// `cache-embedded-failure-timeout` (milliseconds): silence after which a peer is removed
     /// from the view.
     pub failure_timeout: std::time::Duration,
+    /// `spi-cache-embedded--default--authentication-sessions-owners`: copies of each login in
+    /// progress (default 2).
+    pub authentication_sessions_owners: usize,
 }
 
 /// `cache`: clustered or node-local caches.
