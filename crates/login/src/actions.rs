@@ -121,7 +121,7 @@ fn form_page(
     let realm_path = realm_path(ctx, realm);
     if let Some(cookie) = auth_session_cookie(
         page.auth_session.as_str(),
-        state.route.as_deref(),
+        state.route.of(&page.auth_session).as_deref(),
         &realm_path,
         https,
     ) {

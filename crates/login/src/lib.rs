@@ -35,10 +35,32 @@ use gatehouse_services::Services;
 pub struct LoginState {
     /// The loaded themes.
     pub themes: Arc<Themes>,
-    /// The route suffix of `AUTH_SESSION_ID` (`<id>.<route>`), which sticky load balancers
-    /// route on: this node's name in a cluster; `None` outside one, or with Keycloak's
-    /// `--spi-sticky-session-encoder-infinispan-should-attach-route=false`.
-    pub route: Option<Arc<str>>,
+    /// The route suffix of `AUTH_SESSION_ID`.
+    pub route: Route,
+}
+
+/// The route suffix of `AUTH_SESSION_ID` (`<id>.<route>`), which sticky load balancers route
+/// on: the node name of the root session's primary owner in the distributed cache, so the
+/// balancer sends the browser where its login is held. None outside a cluster, or with
+/// Keycloak's `--spi-sticky-session-encoder-infinispan-should-attach-route=false`.
+#[derive(Clone, Default)]
+pub struct Route(Option<Services>);
+
+impl Route {
+    /// Routes to the primary owner `services`' cluster names.
+    pub fn primary_owner(services: Services) -> Route {
+        Route(Some(services))
+    }
+
+    /// No route: the cookie is the bare id.
+    pub fn off() -> Route {
+        Route(None)
+    }
+
+    /// The route of the root session `id`, if any.
+    pub(crate) fn of(&self, id: &gatehouse_model::AuthSessionId) -> Option<String> {
+        self.0.as_ref()?.auth_session_route(id)
+    }
 }
 
 /// The login routes, relative to the server's relative path.

@@ -53,7 +53,7 @@ pub(crate) async fn session_gone(
             let https = ctx.frontend.starts_with("https://");
             if let Some(cookie) = auth_session_cookie(
                 auth_session.as_str(),
-                state.route.as_deref(),
+                state.route.of(&auth_session).as_deref(),
                 &realm_path(ctx, realm),
                 https,
             ) {

@@ -67,7 +67,6 @@ impl AppState {
         let themes = gatehouse_login::Themes::new(theme_settings(config)?)
             .map_err(|e| crate::ServerError::Theme(e.to_string()))?;
         Ok(AppState {
-            services,
             readiness,
             relative_path: rel.to_owned(),
             max_body_bytes: usize::try_from(config.http_max_request_body_size)
@@ -81,17 +80,22 @@ impl AppState {
             )),
             login: gatehouse_login::LoginState {
                 themes: Arc::new(themes),
-                route: sticky_route(config)?,
+                route: if sticky_route(config)? {
+                    gatehouse_login::Route::primary_owner(services.clone())
+                } else {
+                    gatehouse_login::Route::off()
+                },
             },
+            services,
         })
     }
 }
 
 /// The route `AUTH_SESSION_ID` carries, as Keycloak's Infinispan sticky-session encoder
 /// (`--spi-sticky-session-encoder-infinispan-should-attach-route`, default `true`, either
-/// spelling of the separator): this node's name in a cluster, none outside one (`--cache
-/// local`, `start-dev`'s default), where there is nothing to route between.
-fn sticky_route(config: &Config) -> Result<Option<Arc<str>>, crate::ServerError> {
+/// spelling of the separator): whether the cookie names the node holding the login, which
+/// only a cluster has (not `--cache local`, `start-dev`'s default).
+fn sticky_route(config: &Config) -> Result<bool, crate::ServerError> {
     const OPTION: &str = "spi-sticky-session-encoder-infinispan-should-attach-route";
     let attach = match config.spi.keys().find(|k| k.replace("--", "-") == OPTION) {
         Some(key) => config
@@ -100,7 +104,7 @@ fn sticky_route(config: &Config) -> Result<Option<Arc<str>>, crate::ServerError>
         None => true,
     };
     let clustered = config.cache == gatehouse_config::CacheKind::Ispn;
-    Ok((attach && clustered).then(|| Arc::from(config.node_name.as_str())))
+    Ok(attach && clustered)
 }
 
 /// Keycloak's theme options, read from the free-form `spi-*` options under any of Keycloak's
@@ -167,28 +171,22 @@ mod tests {
     }
 
     #[test]
-    fn the_route_is_the_node_name_in_a_cluster_unless_switched_off() {
+    fn a_cluster_attaches_the_route_unless_switched_off() {
         let route = |args: &[&str]| sticky_route(&config(args)).unwrap();
-        assert_eq!(
-            route(&["--cache", "ispn", "--node-name", "node-a"]).as_deref(),
-            Some("node-a")
-        );
+        assert!(route(&["--cache", "ispn", "--node-name", "node-a"]));
         // Outside a cluster there is nothing to route between, as Keycloak's `start-dev`.
-        assert_eq!(route(&["--node-name", "node-a"]), None);
+        assert!(!route(&["--node-name", "node-a"]));
         for off in [
             "--spi-sticky-session-encoder-infinispan-should-attach-route=false",
             "--spi-sticky-session-encoder--infinispan--should-attach-route=false",
         ] {
-            assert_eq!(route(&["--cache", "ispn", off]), None, "{off}");
+            assert!(!route(&["--cache", "ispn", off]), "{off}");
         }
-        assert!(
-            route(&[
-                "--cache",
-                "ispn",
-                "--spi-sticky-session-encoder-infinispan-should-attach-route=true"
-            ])
-            .is_some()
-        );
+        assert!(route(&[
+            "--cache",
+            "ispn",
+            "--spi-sticky-session-encoder-infinispan-should-attach-route=true"
+        ]));
     }
 
     #[test]

@@ -380,9 +380,7 @@ impl Services {
         // A password login in a tab that waited at the consent of a single sign-on starts its
         // own session: it must not join the other one.
         waiting.notes.remove(SSO_SESSION_NOTE);
-        let mut tx = self.store().begin().await?;
-        tx.update_auth_session(&waiting).await?;
-        tx.commit().await?;
+        self.auth_sessions.update(&waiting).await?;
         let login = crate::login::page_of(&waiting, client, user.username.to_string());
         Ok(Some(ConsentPage::new(login, ask, client)))
     }
@@ -397,7 +395,8 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<ConsentPage>, ServiceError> {
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = crate::login::live_tab(&mut tx, realm, auth_session, tab_id).await?
+        let Some(session) =
+            crate::login::live_tab(&self.auth_sessions, realm, auth_session, tab_id).await?
         else {
             return Ok(None);
         };
@@ -442,8 +441,9 @@ impl Services {
     ) -> Result<LoginResult, ServiceError> {
         let now = now_secs();
         let mut tx = self.store().begin_read().await?;
-        let Some(mut session) = tx
-            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+        let Some(mut session) = self
+            .auth_sessions
+            .get(&AuthSessionId::from(auth_session), tab_id)
             .await?
         else {
             return Ok(LoginResult::Expired);
@@ -472,11 +472,13 @@ impl Services {
             return Ok(LoginResult::Expired);
         };
         if !accept {
-            let mut tx = self.store().begin().await?;
-            if !tx.delete_auth_session(&session.id, &session.tab_id).await? {
+            if !self
+                .auth_sessions
+                .delete(&session.id, &session.tab_id)
+                .await?
+            {
                 return Ok(LoginResult::Expired);
             }
-            tx.commit().await?;
             let param = |k: &str| session.params.get(k).map(String::as_str);
             return Ok(LoginResult::Redirect(error_response(
                 ctx.issuer(realm.name.as_str()),
@@ -556,10 +558,14 @@ impl Services {
         now: i64,
     ) -> Result<LoginResult, ServiceError> {
         let sso = UserSessionId::from(sso);
-        let mut tx = self.store().begin().await?;
-        if !tx.delete_auth_session(&session.id, &session.tab_id).await? {
+        if !self
+            .auth_sessions
+            .delete(&session.id, &session.tab_id)
+            .await?
+        {
             return Ok(LoginResult::Expired);
         }
+        let mut tx = self.store().begin().await?;
         let alive = tx
             .user_session(&sso, false)
             .await?

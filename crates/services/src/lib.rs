@@ -5,6 +5,7 @@
 //! inputs are domain types, outputs are domain types or [`ServiceError`].
 
 mod admin;
+mod auth_sessions;
 mod bootstrap;
 mod brute_force;
 mod cache;
@@ -82,6 +83,8 @@ pub struct Services {
     /// The cluster this node is a member of (`--cache ispn`): it pushes cache revisions, so
     /// requests need not read them from the database.
     cluster: Option<gatehouse_cluster::Cluster>,
+    /// Logins in progress, in the distributed cache (this node's alone outside a cluster).
+    auth_sessions: auth_sessions::AuthSessions,
 }
 
 /// Keycloak features that change what the services layer does (`--features`,
@@ -117,6 +120,7 @@ impl Services {
             caches: std::sync::Arc::new(cache::Caches::new(CacheSettings::default())),
             started_millis: now_millis(),
             cluster: None,
+            auth_sessions: auth_sessions::AuthSessions::new(gatehouse_cluster::Caches::local()),
         }
     }
 
@@ -144,8 +148,15 @@ impl Services {
                 }
             }
         });
+        self.auth_sessions = auth_sessions::AuthSessions::new(cluster.caches());
         self.cluster = Some(cluster);
         self
+    }
+
+    /// The route `AUTH_SESSION_ID` carries for the root session `id`: the node name of its
+    /// primary owner in the distributed cache; `None` outside a cluster.
+    pub fn auth_session_route(&self, id: &gatehouse_model::AuthSessionId) -> Option<String> {
+        self.auth_sessions.route(id)
     }
 
     /// This node's picture of its cluster, when it is in one.

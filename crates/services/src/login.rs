@@ -541,9 +541,7 @@ impl Services {
         if let Some(waiting) = &sso_consent {
             waiting.mark(&mut session);
         }
-        let mut tx = self.store().begin().await?;
-        tx.insert_auth_session(&session).await?;
-        tx.commit().await?;
+        self.auth_sessions.insert(&session).await?;
         let restart_cookie = self
             .restart_cookie(realm, &client.client_id, &session.params)
             .await?;
@@ -581,22 +579,20 @@ impl Services {
         else {
             return Ok(());
         };
-        let mut tx = self.store().begin().await?;
-        let Some(mut session) = tx
-            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+        let Some(mut session) = self
+            .auth_sessions
+            .get(&AuthSessionId::from(auth_session), tab_id)
             .await?
             .filter(|s| s.realm_id == realm.id && s.expires > now_secs())
         else {
-            tx.rollback().await?;
             return Ok(());
         };
         if session.notes.get(REQUESTED_LOCALE_NOTE).map(String::as_str) != Some(tag) {
             session
                 .notes
                 .insert(REQUESTED_LOCALE_NOTE.to_owned(), tag.to_owned());
-            tx.update_auth_session(&session).await?;
+            self.auth_sessions.update(&session).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
@@ -608,7 +604,8 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<LoginPage>, ServiceError> {
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = live_tab(&mut tx, realm, auth_session, tab_id).await? else {
+        let Some(session) = live_tab(&self.auth_sessions, realm, auth_session, tab_id).await?
+        else {
             return Ok(None);
         };
         let client = tx.client_by_id(&session.client_id).await?;
@@ -632,7 +629,7 @@ impl Services {
         let now = now_secs();
         let mut tx = self.store().begin_read().await?;
         let root = AuthSessionId::from(auth_session);
-        let Some(session) = tx.auth_session(&root, tab_id).await? else {
+        let Some(session) = self.auth_sessions.get(&root, tab_id).await? else {
             return Ok(LoginResult::Expired);
         };
         if session.expires <= now || session.realm_id != realm.id {
@@ -685,9 +682,7 @@ impl Services {
                 .notes
                 .insert("username".to_owned(), username.to_owned());
             note_user_locale(&mut session, &user);
-            let mut tx = self.store().begin().await?;
-            tx.update_auth_session(&session).await?;
-            tx.commit().await?;
+            self.auth_sessions.update(&session).await?;
             return Ok(LoginResult::UpdatePassword {
                 page: page_of(&session, &client, user.username.to_string()),
                 message: None,
@@ -716,8 +711,9 @@ impl Services {
     ) -> Result<LoginResult, ServiceError> {
         let now = now_secs();
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = tx
-            .auth_session(&AuthSessionId::from(auth_session), tab_id)
+        let Some(session) = self
+            .auth_sessions
+            .get(&AuthSessionId::from(auth_session), tab_id)
             .await?
         else {
             return Ok(LoginResult::Expired);
@@ -816,7 +812,8 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<LoginPage>, ServiceError> {
         let mut tx = self.store().begin_read().await?;
-        let Some(session) = live_tab(&mut tx, realm, auth_session, tab_id).await? else {
+        let Some(session) = live_tab(&self.auth_sessions, realm, auth_session, tab_id).await?
+        else {
             return Ok(None);
         };
         if session.notes.get("required_action").map(String::as_str) != Some(UPDATE_PASSWORD) {
@@ -843,11 +840,15 @@ impl Services {
         if let Some(page) = self.consent_step(client, user, &session, username).await? {
             return Ok(LoginResult::Consent { page });
         }
-        let mut tx = self.store().begin().await?;
         // The tab's session is consumed: a second post of the same form finds nothing.
-        if !tx.delete_auth_session(&session.id, &session.tab_id).await? {
+        if !self
+            .auth_sessions
+            .delete(&session.id, &session.tab_id)
+            .await?
+        {
             return Ok(LoginResult::Expired);
         }
+        let mut tx = self.store().begin().await?;
         // A browser login always opens an online session (the SSO session); an offline copy is
         // made when the code is exchanged with offline_access granted.
         let user_session = UserSessionId::new_random();
@@ -1160,13 +1161,13 @@ impl Services {
 /// The tab `tab_id` of the authentication session `auth_session`, if it belongs to `realm` and
 /// has not expired: what every later step of a login starts from.
 pub(crate) async fn live_tab(
-    tx: &mut gatehouse_store::Tx,
+    sessions: &crate::auth_sessions::AuthSessions,
     realm: &Realm,
     auth_session: &str,
     tab_id: &str,
 ) -> Result<Option<AuthSession>, ServiceError> {
-    let session = tx
-        .auth_session(&AuthSessionId::from(auth_session), tab_id)
+    let session = sessions
+        .get(&AuthSessionId::from(auth_session), tab_id)
         .await?;
     Ok(session.filter(|s| s.expires > now_secs() && s.realm_id == realm.id))
 }

@@ -123,9 +123,7 @@ impl Services {
         if let Some(root) = &root
             && !tab_id.is_empty()
         {
-            let mut tx = self.store().begin_read().await?;
-            let session = tx.auth_session(root, tab_id).await?;
-            tx.rollback().await?;
+            let session = self.auth_sessions.get(root, tab_id).await?;
             if session.is_some_and(|s| s.realm_id == realm.id && s.expires > now) {
                 return Ok(Restarted::SessionAlive);
             }
@@ -144,20 +142,20 @@ impl Services {
         if client_id != Some(cookie_client.as_str()) {
             return Ok(Restarted::InvalidCode);
         }
-        let mut tx = self.store().begin().await?;
+        let mut tx = self.store().begin_read().await?;
         let client = tx
             .client_by_client_id(&realm.id, &ClientId::new(&cookie_client))
             .await?
             .filter(|c| c.enabled);
+        tx.rollback().await?;
         let Some(client) = client else {
-            tx.rollback().await?;
             return Ok(Restarted::InvalidCode);
         };
         if let Some(root) = &root
             && !tab_id.is_empty()
         {
             // The expired tab is done with: its restart lives in a new tab.
-            tx.delete_auth_session(root, tab_id).await?;
+            self.auth_sessions.delete(root, tab_id).await?;
         }
         let session = AuthSession {
             id: root.unwrap_or_else(AuthSessionId::new_random),
@@ -174,8 +172,7 @@ impl Services {
             ]
             .into(),
         };
-        tx.insert_auth_session(&session).await?;
-        tx.commit().await?;
+        self.auth_sessions.insert(&session).await?;
         Ok(Restarted::Login {
             auth_session: session.id,
             tab_id: session.tab_id,
@@ -195,25 +192,25 @@ impl Services {
         if auth_root.is_empty() || tab_id.is_empty() {
             return Ok(None);
         }
-        let mut tx = self.store().begin().await?;
-        let session = tx
-            .auth_session(&AuthSessionId::from(auth_root), tab_id)
+        let session = self
+            .auth_sessions
+            .get(&AuthSessionId::from(auth_root), tab_id)
             .await?
             .filter(|s| s.realm_id == realm.id && s.expires > now_secs());
         let Some(mut session) = session else {
-            tx.rollback().await?;
             return Ok(None);
         };
-        let Some(client) = tx.client_by_id(&session.client_id).await? else {
-            tx.rollback().await?;
+        let mut tx = self.store().begin_read().await?;
+        let client = tx.client_by_id(&session.client_id).await?;
+        tx.rollback().await?;
+        let Some(client) = client else {
             return Ok(None);
         };
         session.user_id = None;
         session
             .notes
             .retain(|k, _| KEPT_ON_RESET.contains(&k.as_str()));
-        tx.update_auth_session(&session).await?;
-        tx.commit().await?;
+        self.auth_sessions.update(&session).await?;
         Ok(Some(client.client_id.to_string()))
     }
 
@@ -226,9 +223,7 @@ impl Services {
         tab_id: &str,
     ) -> Result<Option<&'static str>, ServiceError> {
         let id = AuthSessionId::from(auth_root);
-        let mut tx = self.store().begin_read().await?;
-        let session = tx.auth_session(&id, tab_id).await?;
-        tx.rollback().await?;
+        let session = self.auth_sessions.get(&id, tab_id).await?;
         let Some(mut session) = session.filter(|s| s.realm_id == realm.id) else {
             return Ok(None);
         };
@@ -237,9 +232,7 @@ impl Services {
             Some(_) => "",
             None => return Ok(None),
         };
-        let mut tx = self.store().begin().await?;
-        tx.update_auth_session(&session).await?;
-        tx.commit().await?;
+        self.auth_sessions.update(&session).await?;
         Ok(Some(message).filter(|m| !m.is_empty()))
     }
 
@@ -249,11 +242,10 @@ impl Services {
         let Some(root) = auth_root.filter(|r| !r.is_empty() && r.len() <= 64) else {
             return Ok(true);
         };
-        let mut tx = self.store().begin_read().await?;
-        let open = tx
-            .open_auth_session_tabs(&AuthSessionId::from(root), now_secs())
+        let open = self
+            .auth_sessions
+            .open_tabs(&AuthSessionId::from(root), now_secs())
             .await?;
-        tx.rollback().await?;
         Ok(open == 0)
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_model::{
-    AuthCode, AuthSession, AuthSessionId, Client, ClientId, ClientUuid, CodeUse, Realm, RealmId,
-    RealmName, User, UserId, UserSessionId, Username,
+    AuthCode, Client, ClientId, ClientUuid, CodeUse, Realm, RealmId, RealmName, User, UserId,
+    UserSessionId, Username,
 };
 use gatehouse_store::testing::{TestDb, backends};
 use gatehouse_store::{Store, StoreError};
@@ -73,25 +73,6 @@ async fn world(store: &Store, name: &str) -> World {
     w
 }
 
-fn auth_session(w: &World, client: &ClientUuid, tab: &str, expires: i64) -> AuthSession {
-    AuthSession {
-        id: AuthSessionId::new_random(),
-        tab_id: tab.to_owned(),
-        realm_id: w.realm.id.clone(),
-        client_id: client.clone(),
-        created: 1_000,
-        expires,
-        user_id: None,
-        params: map(&[
-            ("redirect_uri", "https://app.example/cb"),
-            ("state", "s1"),
-            ("response_type", "code"),
-            ("scope", "openid"),
-        ]),
-        notes: BTreeMap::new(),
-    }
-}
-
 fn code(w: &World, client: &ClientUuid, id: &str, expires: i64) -> AuthCode {
     AuthCode {
         id: id.to_owned(),
@@ -113,261 +94,38 @@ fn code(w: &World, client: &ClientUuid, id: &str, expires: i64) -> AuthCode {
 }
 
 #[tokio::test]
-async fn auth_sessions_crud_with_two_tabs() {
-    for db in backends().await {
-        let store = open(&db).await;
-        let w = world(&store, "authcrud").await;
-        let a = auth_session(&w, &w.app.id, "tab-a", 2_000);
-        let mut b = auth_session(&w, &w.app.id, "tab-b", 2_000);
-        b.id = a.id.clone();
-
-        let mut tx = store.begin().await.unwrap();
-        tx.insert_auth_session(&a).await.unwrap();
-        tx.insert_auth_session(&b).await.unwrap();
-        tx.commit().await.unwrap();
-
-        // Same (id, tab_id) again: a conflict.
-        let mut tx = store.begin().await.unwrap();
-        let err = tx.insert_auth_session(&a).await.unwrap_err();
-        assert!(matches!(err, StoreError::Conflict(_)), "{}: {err}", db.name);
-        tx.rollback().await.unwrap();
-
-        let mut tx = store.begin().await.unwrap();
-        assert_eq!(
-            tx.auth_session(&a.id, "tab-a").await.unwrap(),
-            Some(a.clone())
-        );
-        assert_eq!(
-            tx.auth_session(&a.id, "tab-b").await.unwrap(),
-            Some(b.clone())
-        );
-        assert_eq!(tx.auth_session(&a.id, "tab-c").await.unwrap(), None);
-        assert_eq!(
-            tx.auth_session(&AuthSessionId::new_random(), "tab-a")
-                .await
-                .unwrap(),
-            None
-        );
-
-        // Update one tab: user identified, flow notes, longer expiry. The other tab is untouched.
-        let mut a2 = a.clone();
-        a2.user_id = Some(w.user.id.clone());
-        a2.expires = 3_000;
-        a2.notes = map(&[("auth-type", "code"), ("executions", "{\"x\":\"SUCCESS\"}")]);
-        a2.params.insert("prompt".into(), "login".into());
-        a2.created = 42; // not written: created never changes
-        a2.realm_id = RealmId::new("ignored"); // not written either
-        assert!(tx.update_auth_session(&a2).await.unwrap());
-        let got = tx.auth_session(&a.id, "tab-a").await.unwrap().unwrap();
-        assert_eq!(got.user_id, a2.user_id, "{}", db.name);
-        assert_eq!(got.expires, 3_000);
-        assert_eq!(got.notes, a2.notes);
-        assert_eq!(got.params, a2.params);
-        assert_eq!(got.created, a.created);
-        assert_eq!(got.realm_id, a.realm_id);
-        assert_eq!(
-            tx.auth_session(&a.id, "tab-b").await.unwrap(),
-            Some(b.clone())
-        );
-
-        // Back to no user.
-        let mut a3 = got.clone();
-        a3.user_id = None;
-        assert!(tx.update_auth_session(&a3).await.unwrap());
-        assert_eq!(tx.auth_session(&a.id, "tab-a").await.unwrap(), Some(a3));
-
-        let mut missing = a.clone();
-        missing.tab_id = "nope".into();
-        assert!(!tx.update_auth_session(&missing).await.unwrap());
-
-        // Delete one tab: the other stays.
-        assert!(tx.delete_auth_session(&a.id, "tab-a").await.unwrap());
-        assert!(!tx.delete_auth_session(&a.id, "tab-a").await.unwrap());
-        assert_eq!(tx.auth_session(&a.id, "tab-a").await.unwrap(), None);
-        assert_eq!(tx.auth_session(&a.id, "tab-b").await.unwrap(), Some(b));
-        tx.commit().await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn auth_session_params_keep_unicode() {
-    for db in backends().await {
-        let store = open(&db).await;
-        let w = world(&store, "authuni").await;
-        let mut s = auth_session(&w, &w.app.id, "Ünïcødé-tab 🗝", 2_000);
-        s.params = map(&[
-            ("login_hint", "zoë@exämple.org"),
-            ("ui_locales", "ja-JP 日本語 ar-EG العربية"),
-            ("state", "\"quoted\" \\ back\nslash\t🙂"),
-            ("ключ", "значение"),
-            ("", "empty key"),
-        ]);
-        s.notes = map(&[("emoji", "👩‍💻🔐"), ("nul-free", "a'b;--")]);
-        let mut tx = store.begin().await.unwrap();
-        tx.insert_auth_session(&s).await.unwrap();
-        assert_eq!(
-            tx.auth_session(&s.id, &s.tab_id).await.unwrap(),
-            Some(s.clone()),
-            "{}",
-            db.name
-        );
-        let mut c = code(&w, &w.app.id, "código-🙂-0123456789abcdef0123456789", 2_000);
-        c.data.insert("nonce".into(), "ñønçé 🙂".into());
-        tx.insert_auth_code(&c).await.unwrap();
-        assert_eq!(
-            tx.consume_auth_code(&c.id).await.unwrap(),
-            CodeUse::Fresh(c)
-        );
-        tx.commit().await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn expired_auth_sessions_are_purged_and_still_readable_before() {
-    for db in backends().await {
-        let store = open(&db).await;
-        let w = world(&store, "authexp").await;
-        let old = auth_session(&w, &w.app.id, "t", 1_500);
-        let edge = auth_session(&w, &w.app.id, "t", 2_000);
-        let live = auth_session(&w, &w.app.id, "t", 2_500);
-        let mut tx = store.begin().await.unwrap();
-        for s in [&old, &edge, &live] {
-            tx.insert_auth_session(s).await.unwrap();
-        }
-        // Expired rows are returned: the caller checks `expires`.
-        assert_eq!(
-            tx.auth_session(&old.id, "t").await.unwrap(),
-            Some(old.clone())
-        );
-        assert_eq!(
-            tx.delete_expired_auth_sessions(2_000).await.unwrap(),
-            1,
-            "{}",
-            db.name
-        );
-        assert_eq!(tx.auth_session(&old.id, "t").await.unwrap(), None);
-        assert!(tx.auth_session(&edge.id, "t").await.unwrap().is_some());
-        assert_eq!(tx.delete_expired_auth_sessions(2_000).await.unwrap(), 0);
-        assert_eq!(tx.delete_expired_auth_sessions(3_000).await.unwrap(), 2);
-        assert_eq!(tx.auth_session(&live.id, "t").await.unwrap(), None);
-        tx.commit().await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn open_tabs_of_a_root_session_are_counted() {
-    for db in backends().await {
-        let store = open(&db).await;
-        let w = world(&store, "authtabs").await;
-        let first = auth_session(&w, &w.app.id, "tab-1", 2_500);
-        let second = AuthSession {
-            tab_id: "tab-2".into(),
-            ..first.clone()
-        };
-        let expired = AuthSession {
-            tab_id: "tab-3".into(),
-            expires: 1_500,
-            ..first.clone()
-        };
-        let elsewhere = auth_session(&w, &w.app.id, "tab-1", 2_500);
-        let mut tx = store.begin().await.unwrap();
-        for s in [&first, &second, &expired, &elsewhere] {
-            tx.insert_auth_session(s).await.unwrap();
-        }
-        assert_eq!(
-            tx.open_auth_session_tabs(&first.id, 2_000).await.unwrap(),
-            2,
-            "{}",
-            db.name
-        );
-        tx.delete_auth_session(&first.id, "tab-1").await.unwrap();
-        assert_eq!(
-            tx.open_auth_session_tabs(&first.id, 2_000).await.unwrap(),
-            1
-        );
-        tx.delete_auth_session(&first.id, "tab-2").await.unwrap();
-        assert_eq!(
-            tx.open_auth_session_tabs(&first.id, 2_000).await.unwrap(),
-            0
-        );
-        assert_eq!(
-            tx.open_auth_session_tabs(&elsewhere.id, 2_000)
-                .await
-                .unwrap(),
-            1
-        );
-        tx.commit().await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn auth_rows_go_with_their_realm_client_and_user() {
+async fn codes_go_with_their_realm_and_client() {
     for db in backends().await {
         let store = open(&db).await;
         let w = world(&store, "authcascade").await;
         let kept = world(&store, "authkept").await;
-        let on_other = auth_session(&w, &w.other.id, "t", 2_000);
-        let mut with_user = auth_session(&w, &w.app.id, "t", 2_000);
-        with_user.user_id = Some(w.user.id.clone());
-        let on_app = auth_session(&w, &w.app.id, "t", 2_000);
-        let kept_s = auth_session(&kept, &kept.app.id, "t", 2_000);
         let other_code = code(&w, &w.other.id, "code-other", 2_000);
         let app_code = code(&w, &w.app.id, "code-app", 2_000);
         let kept_code = code(&kept, &kept.app.id, "code-kept", 2_000);
 
         let mut tx = store.begin().await.unwrap();
-        for s in [&on_other, &with_user, &on_app, &kept_s] {
-            tx.insert_auth_session(s).await.unwrap();
-        }
         for c in [&other_code, &app_code, &kept_code] {
             tx.insert_auth_code(c).await.unwrap();
         }
         tx.commit().await.unwrap();
 
-        // The client goes: its sessions and codes go.
+        // The client goes: its codes go.
         let mut tx = store.begin().await.unwrap();
         assert!(tx.delete_client(&w.other.id).await.unwrap());
         assert_eq!(
-            tx.auth_session(&on_other.id, "t").await.unwrap(),
-            None,
-            "{}",
-            db.name
-        );
-        assert_eq!(
             tx.consume_auth_code("code-other").await.unwrap(),
-            CodeUse::Unknown
-        );
-        assert!(tx.auth_session(&on_app.id, "t").await.unwrap().is_some());
-        tx.commit().await.unwrap();
-
-        // The user goes: the session that identified them goes.
-        let mut tx = store.begin().await.unwrap();
-        assert!(tx.delete_user(&w.user.id).await.unwrap());
-        assert_eq!(
-            tx.auth_session(&with_user.id, "t").await.unwrap(),
-            None,
+            CodeUse::Unknown,
             "{}",
             db.name
         );
-        assert!(tx.auth_session(&on_app.id, "t").await.unwrap().is_some());
         tx.commit().await.unwrap();
 
         // The realm goes: everything of it goes; the other realm keeps its rows.
         let mut tx = store.begin().await.unwrap();
         assert!(tx.delete_realm(&w.realm.id).await.unwrap());
         assert_eq!(
-            tx.auth_session(&on_app.id, "t").await.unwrap(),
-            None,
-            "{}",
-            db.name
-        );
-        assert_eq!(
             tx.consume_auth_code("code-app").await.unwrap(),
             CodeUse::Unknown
-        );
-        assert_eq!(
-            tx.auth_session(&kept_s.id, "t").await.unwrap(),
-            Some(kept_s)
         );
         assert_eq!(
             tx.consume_auth_code("code-kept").await.unwrap(),

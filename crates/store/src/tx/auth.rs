@@ -1,16 +1,13 @@
-//! Authentication sessions (logins in progress, one row per browser tab) and authorization
-//! codes, shared by every node through the database.
+//! Authorization codes, shared by every node through the database (logins in progress live in
+//! the distributed cache, not here).
 //!
-//! `(id, tab_id)` identifies an authentication session; params and notes are JSON objects of
-//! strings in `TEXT` columns. Both tables go with their realm and client; an authentication
-//! session also goes with its user. Expiry is the caller's to check: reads return expired
-//! rows too, and the purges below delete them.
+//! A code's data is a JSON object of strings in a `TEXT` column; codes go with their realm and
+//! client. Expiry is the caller's to check: reads return expired rows too, and the purge below
+//! deletes them.
 
 use std::collections::BTreeMap;
 
-use gatehouse_model::{
-    AuthCode, AuthSession, AuthSessionId, ClientUuid, CodeUse, RealmId, UserId, UserSessionId,
-};
+use gatehouse_model::{AuthCode, ClientUuid, CodeUse, RealmId, UserSessionId};
 use sqlx::any::AnyRow;
 
 use super::Tx;
@@ -29,20 +26,6 @@ fn map_from_json(column: &str, text: &str) -> Result<BTreeMap<String, String>, S
         .map_err(|e| StoreError::Internal(format!("cannot read column {column}: {e}")))
 }
 
-fn auth_session_from_row(r: &AnyRow) -> Result<AuthSession, StoreError> {
-    Ok(AuthSession {
-        id: AuthSessionId::new(r.text("id")?),
-        tab_id: r.text("tab_id")?,
-        realm_id: RealmId::new(r.text("realm_id")?),
-        client_id: ClientUuid::new(r.text("client_id")?),
-        created: r.long("created")?,
-        expires: r.long("expires")?,
-        user_id: r.opt_text("user_id")?.map(UserId::new),
-        params: map_from_json("auth_session.params", &r.text("params")?)?,
-        notes: map_from_json("auth_session.notes", &r.text("notes")?)?,
-    })
-}
-
 fn auth_code_from_row(r: &AnyRow) -> Result<AuthCode, StoreError> {
     Ok(AuthCode {
         id: r.text("id")?,
@@ -56,107 +39,6 @@ fn auth_code_from_row(r: &AnyRow) -> Result<AuthCode, StoreError> {
 }
 
 impl Tx {
-    /// Stores a new authentication session; `Conflict("auth session")` if `(id, tab_id)` is
-    /// taken.
-    pub async fn insert_auth_session(&mut self, s: &AuthSession) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO auth_session (id, tab_id, realm_id, client_id, created, expires, \
-             user_id, params, notes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(s.id.as_str())
-        .bind(s.tab_id.as_str())
-        .bind(s.realm_id.as_str())
-        .bind(s.client_id.as_str())
-        .bind(s.created)
-        .bind(s.expires)
-        .bind(s.user_id.as_ref().map(UserId::as_str))
-        .bind(map_to_json("auth session params", &s.params)?)
-        .bind(map_to_json("auth session notes", &s.notes)?)
-        .execute(self.conn())
-        .await
-        .map_err(map_err("auth session"))?;
-        Ok(())
-    }
-
-    /// The authentication session `(id, tab_id)`, expired or not (compare `expires`).
-    pub async fn auth_session(
-        &mut self,
-        id: &AuthSessionId,
-        tab_id: &str,
-    ) -> Result<Option<AuthSession>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, tab_id, realm_id, client_id, created, expires, user_id, params, notes \
-             FROM auth_session WHERE id = $1 AND tab_id = $2",
-        )
-        .bind(id.as_str())
-        .bind(tab_id)
-        .fetch_optional(self.conn())
-        .await
-        .map_err(from_sqlx)?;
-        row.as_ref().map(auth_session_from_row).transpose()
-    }
-
-    /// Writes the session's `user_id`, `expires`, `params` and `notes` (the rest never
-    /// changes); false if there is no such session.
-    pub async fn update_auth_session(&mut self, s: &AuthSession) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE auth_session SET user_id = $3, expires = $4, params = $5, notes = $6 \
-             WHERE id = $1 AND tab_id = $2",
-        )
-        .bind(s.id.as_str())
-        .bind(s.tab_id.as_str())
-        .bind(s.user_id.as_ref().map(UserId::as_str))
-        .bind(s.expires)
-        .bind(map_to_json("auth session params", &s.params)?)
-        .bind(map_to_json("auth session notes", &s.notes)?)
-        .execute(self.conn())
-        .await
-        .map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// Deletes the authentication session `(id, tab_id)` (the root's other tabs stay); false
-    /// if there was none.
-    pub async fn delete_auth_session(
-        &mut self,
-        id: &AuthSessionId,
-        tab_id: &str,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM auth_session WHERE id = $1 AND tab_id = $2")
-            .bind(id.as_str())
-            .bind(tab_id)
-            .execute(self.conn())
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    /// How many tabs of the root session `id` are still open (not expired at `now`): a login
-    /// that finishes in one tab leaves the others theirs to finish.
-    pub async fn open_auth_session_tabs(
-        &mut self,
-        id: &AuthSessionId,
-        now: i64,
-    ) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM auth_session WHERE id = $1 AND expires > $2")
-            .bind(id.as_str())
-            .bind(now)
-            .fetch_one(self.conn())
-            .await
-            .map_err(from_sqlx)
-    }
-
-    /// Deletes the authentication sessions that expired before `now` (`expires < now`, unix
-    /// seconds); returns how many.
-    pub async fn delete_expired_auth_sessions(&mut self, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM auth_session WHERE expires < $1")
-            .bind(now)
-            .execute(self.conn())
-            .await
-            .map_err(from_sqlx)?;
-        Ok(done.rows_affected())
-    }
-
     /// Stores a new, unused authorization code; `Conflict("auth code")` if the code exists.
     pub async fn insert_auth_code(&mut self, c: &AuthCode) -> Result<(), StoreError> {
         sqlx::query(
