@@ -207,9 +207,13 @@ impl Shared {
         });
         let detail = match outcome {
             Ok(a) => format!(
-                "{} via [{}]: {}",
+                "{} via [{}]{}: {}",
                 a.status,
                 a.upstream,
+                a.location
+                    .as_deref()
+                    .map(|l| format!(" to {l}"))
+                    .unwrap_or_default(),
                 a.body.chars().take(300).collect::<String>()
             ),
             Err(e) => e.clone(),
