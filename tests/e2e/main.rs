@@ -15,6 +15,7 @@ mod caches;
 mod chaos;
 mod cluster;
 mod consent;
+mod handoff;
 mod harness;
 mod nginx;
 mod oauth;

@@ -291,6 +291,16 @@ impl Segments {
             .sum()
     }
 
+    /// Each cache's copies and the entries held here.
+    pub(crate) fn status(&self) -> Vec<crate::DistributedCache> {
+        let cache = CacheName::AuthenticationSessions;
+        vec![crate::DistributedCache {
+            name: cache.as_str(),
+            owners: self.owners.of(cache),
+            entries: self.count(cache),
+        }]
+    }
+
     /// Entries held per cache.
     pub(crate) fn count(&self, cache: CacheName) -> usize {
         self.segments
@@ -399,11 +409,6 @@ impl Caches {
         let shared = self.cluster.as_ref()?;
         let primary = shared.owners(cache, key).into_iter().next();
         Some(primary.map_or_else(|| shared.me.name.clone(), |m| m.name))
-    }
-
-    /// Entries this node holds in `cache` (as primary or backup).
-    pub fn held(&self, cache: CacheName) -> usize {
-        self.segments.count(cache)
     }
 
     async fn run(&self, cache: CacheName, key: &str, op: Op) -> Result<Outcome, Unavailable> {

@@ -96,6 +96,19 @@ pub struct Status {
     pub ack_p99_micros: u64,
     /// The longest such time, in microseconds.
     pub ack_max_micros: u64,
+    /// The distributed caches: copies kept and entries this node holds.
+    pub distributed: Vec<DistributedCache>,
+}
+
+/// One distributed cache as this node sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistributedCache {
+    /// Keycloak's name (`authenticationSessions`).
+    pub name: &'static str,
+    /// Copies of each entry (`owners`).
+    pub owners: usize,
+    /// Entries this node holds, as primary or backup.
+    pub entries: usize,
 }
 
 /// Bucket bounds of the acknowledgement-time histogram, in microseconds.
@@ -360,6 +373,7 @@ impl Cluster {
             acks_complete: s.ack_times.count.load(Ordering::Relaxed),
             ack_p99_micros: s.ack_times.p99(),
             ack_max_micros: s.ack_times.max.load(Ordering::Relaxed),
+            distributed: s.dist.status(),
         }
     }
 

@@ -97,6 +97,11 @@ pub async fn cluster(State(state): State<AppState>) -> (StatusCode, Json<Value>)
                 "acknowledgementMillisMax": status.ack_max_micros as f64 / 1000.0,
             },
             "caches": caches,
+            "distributedCaches": status.distributed.iter().map(|d| json!({
+                "name": d.name,
+                "owners": d.owners,
+                "entries": d.entries,
+            })).collect::<Vec<_>>(),
         })),
     )
 }

@@ -97,6 +97,10 @@ pub async fn render(State(state): State<AppState>) -> Response {
             .set(c.events_received as f64);
         metrics::gauge!("gatehouse_cluster_acknowledgements_missed_total")
             .set(c.acks_missed as f64);
+        for d in &c.distributed {
+            metrics::gauge!("vendor_statistics_approximate_entries", "cache" => d.name)
+                .set(d.entries as f64);
+        }
     }
     (
         [(
