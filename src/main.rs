@@ -274,6 +274,7 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
         .shutdown(SHUTDOWN_GRACE)
         .await
         .map_err(|e| format!("Shutdown: {e}"))?;
+    services.flush_session_timestamps().await;
     if let Some(cluster) = cluster {
         cluster.leave().await;
     }

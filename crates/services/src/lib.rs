@@ -25,6 +25,7 @@ mod realm_defaults;
 mod restart;
 mod sso;
 mod tokens;
+mod touches;
 mod transfer;
 mod userinfo;
 
@@ -85,6 +86,8 @@ pub struct Services {
     cluster: Option<gatehouse_cluster::Cluster>,
     /// Logins in progress, in the distributed cache (this node's alone outside a cluster).
     auth_sessions: auth_sessions::AuthSessions,
+    /// Session timestamps waiting for their batched write.
+    touches: std::sync::Arc<touches::Touches>,
 }
 
 /// Keycloak features that change what the services layer does (`--features`,
@@ -107,6 +110,7 @@ impl Services {
     /// Builds the services layer over a connected, migrated store.
     pub fn new(store: Store) -> Self {
         Services {
+            touches: touches::Touches::start(store.clone()),
             store,
             hasher: Hasher::new(),
             keys: keys::KeyCache::default(),
@@ -151,6 +155,16 @@ impl Services {
         self.auth_sessions = auth_sessions::AuthSessions::new(cluster.caches());
         self.cluster = Some(cluster);
         self
+    }
+
+    /// Writes the session timestamps still waiting for their batch: call once requests have
+    /// drained, before the process exits.
+    pub async fn flush_session_timestamps(&self) {
+        match self.touches.flush(&self.store).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("wrote the timestamps of {n} sessions before stopping"),
+            Err(e) => tracing::warn!("could not write session timestamps before stopping: {e}"),
+        }
     }
 
     /// The route `AUTH_SESSION_ID` carries for the root session `id`: the node name of its

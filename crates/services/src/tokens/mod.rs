@@ -369,7 +369,13 @@ impl Services {
         // Everything the new tokens are made of is read first, beside other readers; the write
         // that follows (reuse check, session timestamps) is short.
         let mut tx = self.store().begin_read().await?;
-        let session = tx.user_session(&session_id, offline).await?;
+        let mut session = tx.user_session(&session_id, offline).await?;
+        // This node's refreshes not yet written count for the idle timeout.
+        if let Some(s) = session.as_mut()
+            && let Some(pending) = self.touches.last_refresh(&session_id, offline)
+        {
+            s.last_refresh = s.last_refresh.max(pending);
+        }
         let session = match session {
             Some(s) if session_alive(realm, &s, now) => s,
             _ => {
@@ -415,8 +421,8 @@ impl Services {
             return Err(crate::consent::consent_withdrawn());
         }
         lazy.finish().await?;
-        let mut tx = self.store().begin().await?;
         if realm.revoke_refresh_token {
+            let mut tx = self.store().begin().await?;
             let jti = claims
                 .get("jti")
                 .and_then(Value::as_str)
@@ -445,11 +451,10 @@ impl Services {
                 tx.commit().await?;
                 return Err(invalid(why));
             }
+            tx.commit().await?;
         }
-        tx.touch_user_session(&session_id, offline, now).await?;
-        tx.touch_client_session(&session_id, offline, &client.id, now)
-            .await?;
-        tx.commit().await?;
+        // Only timestamps are left to write: they go in the next batch.
+        self.touches.record(&session_id, offline, &client.id, now);
         let acr = client_session
             .notes
             .get("acr")
