@@ -210,7 +210,8 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
         .with_features(Features {
             impersonation: config.feature_enabled("impersonation"),
         })
-        .with_cache_settings(cache_settings(&config)?);
+        .with_cache_settings(cache_settings(&config)?)
+        .with_auth_sessions_limit(config.auth_sessions_limit);
     let cluster = match config.cache {
         CacheKind::Local => None,
         CacheKind::Ispn => {

@@ -130,6 +130,9 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// The config file that was read, if any.
     pub config_file: Option<PathBuf>,
+    /// `spi-authentication-sessions--infinispan--auth-sessions-limit`: browser tabs one root
+    /// authentication session keeps (default 300); a new tab beyond them drops the oldest.
+    pub auth_sessions_limit: usize,
     /// Every other `spi-*` option, verbatim.
     pub spi: BTreeMap<String, String>,
 }

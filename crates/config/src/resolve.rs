@@ -496,6 +496,37 @@ impl Values<'_> {
         Ok(list)
     }
 
+    /// A count from 1 to `max` given as a free-form `spi-*` option under any of Keycloak's
+    /// spellings (`normalized` uses single dashes); `default` when absent.
+    fn spi_count(
+        &self,
+        normalized: &str,
+        default: usize,
+        max: usize,
+        what: &str,
+    ) -> Result<usize, ConfigError> {
+        match self
+            .entries
+            .iter()
+            .find(|(k, _)| options::is_spi(k) && k.replace("--", "-") == normalized)
+        {
+            None => Ok(default),
+            Some((key, e)) => e
+                .value
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    self.invalid(
+                        key,
+                        &e.value,
+                        format!("Expected a number of {what} from 1 to {max}."),
+                    )
+                }),
+        }
+    }
+
     fn cluster(&self, cwd: &Path) -> Result<ClusterConfig, ConfigError> {
         let name_like = |name: &str| {
             self.parse(
@@ -563,31 +594,13 @@ impl Values<'_> {
                     .to_owned(),
             ));
         }
-        let owners = |cache: &str| -> Result<usize, ConfigError> {
-            let wanted = format!("spi-cache-embedded-default-{cache}-owners");
-            match self
-                .entries
-                .iter()
-                .find(|(k, _)| k.replace("--", "-") == wanted)
-            {
-                None => Ok(2),
-                Some((key, e)) => e
-                    .value
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=16).contains(n))
-                    .ok_or_else(|| {
-                        self.invalid(
-                            key,
-                            &e.value,
-                            "Expected a number of copies from 1 to 16.".to_owned(),
-                        )
-                    }),
-            }
-        };
         Ok(ClusterConfig {
-            authentication_sessions_owners: owners("authentication-sessions")?,
+            authentication_sessions_owners: self.spi_count(
+                "spi-cache-embedded-default-authentication-sessions-owners",
+                2,
+                16,
+                "copies",
+            )?,
             stack,
             dns_query,
             static_members,
@@ -722,6 +735,12 @@ impl Values<'_> {
             cache: self.required_choice::<CacheKind>("cache")?,
             cluster: self.cluster(cwd)?,
             config_file,
+            auth_sessions_limit: self.spi_count(
+                "spi-authentication-sessions-infinispan-auth-sessions-limit",
+                300,
+                100_000,
+                "browser tabs",
+            )?,
             spi,
         })
     }

@@ -848,3 +848,35 @@ fn cluster_options() {
          a node's own certificate and the CA it trusts come together."
     );
 }
+
+#[test]
+fn distributed_cache_owners_and_the_tab_limit() {
+    let c = cli(&[]).unwrap();
+    assert_eq!(c.cluster.authentication_sessions_owners, 2);
+    assert_eq!(c.auth_sessions_limit, 300);
+    // Either of Keycloak's spellings.
+    for spelling in [
+        "--spi-cache-embedded--default--authentication-sessions-owners=1",
+        "--spi-cache-embedded-default-authentication-sessions-owners=1",
+    ] {
+        assert_eq!(
+            cli(&[spelling])
+                .unwrap()
+                .cluster
+                .authentication_sessions_owners,
+            1,
+            "{spelling}"
+        );
+    }
+    let c = cli(&["--spi-authentication-sessions--infinispan--auth-sessions-limit=5"]).unwrap();
+    assert_eq!(c.auth_sessions_limit, 5);
+    let err = cli_err(&["--spi-cache-embedded--default--authentication-sessions-owners=0"]);
+    assert!(
+        err.contains("--spi-cache-embedded--default--authentication-sessions-owners")
+            && err.contains("Expected a number of copies from 1 to 16.")
+            && !err.contains('\n'),
+        "{err}"
+    );
+    let err = cli_err(&["--spi-authentication-sessions-infinispan-auth-sessions-limit=many"]);
+    assert!(err.contains("Expected a number of browser tabs"), "{err}");
+}

@@ -17,6 +17,9 @@ const CACHE: CacheName = CacheName::AuthenticationSessions;
 /// Concurrent writes to one root session (two tabs) retry their compare-and-set this often.
 const ATTEMPTS: usize = 8;
 
+/// Keycloak's default `auth-sessions-limit`: tabs kept per root session.
+pub(crate) const DEFAULT_TAB_LIMIT: usize = 300;
+
 /// A browser tab's login, as stored: the [`AuthSession`] without the ids that key it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Tab {
@@ -70,11 +73,27 @@ impl From<Unavailable> for ServiceError {
 #[derive(Clone)]
 pub(crate) struct AuthSessions {
     caches: Caches,
+    /// Tabs one root session keeps; a new one beyond them drops the oldest, as Keycloak's
+    /// `auth-sessions-limit` (which also keeps an entry within a cluster frame).
+    tab_limit: usize,
 }
 
 impl AuthSessions {
-    pub(crate) fn new(caches: Caches) -> AuthSessions {
-        AuthSessions { caches }
+    pub(crate) fn new(caches: Caches, tab_limit: usize) -> AuthSessions {
+        AuthSessions {
+            caches,
+            tab_limit: tab_limit.max(1),
+        }
+    }
+
+    /// The same logins in another cache (a node joining its cluster).
+    pub(crate) fn in_caches(&self, caches: Caches) -> AuthSessions {
+        AuthSessions::new(caches, self.tab_limit)
+    }
+
+    /// The same cache with another tab limit.
+    pub(crate) fn with_tab_limit(&self, tab_limit: usize) -> AuthSessions {
+        AuthSessions::new(self.caches.clone(), tab_limit)
     }
 
     /// The root session `root` and its version, if it exists.
@@ -139,6 +158,16 @@ impl AuthSessions {
             .modify(&s.id, |tabs| {
                 if tabs.contains_key(&s.tab_id) {
                     return (false, false);
+                }
+                while tabs.len() >= self.tab_limit {
+                    let oldest = tabs
+                        .iter()
+                        .min_by_key(|(_, t)| t.created)
+                        .map(|(id, _)| id.clone());
+                    match oldest {
+                        Some(id) => tabs.remove(&id),
+                        None => break,
+                    };
                 }
                 tabs.insert(s.tab_id.clone(), tab.clone());
                 (true, true)
@@ -228,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn tabs_of_a_root_live_and_go_independently() {
-        let sessions = AuthSessions::new(Caches::local());
+        let sessions = AuthSessions::new(Caches::local(), DEFAULT_TAB_LIMIT);
         let now = crate::now_secs();
         let root = AuthSessionId::from("root-1");
         sessions
@@ -264,5 +293,20 @@ mod tests {
         );
         // No cluster, no route.
         assert_eq!(sessions.route(&root), None);
+    }
+
+    #[tokio::test]
+    async fn a_tab_beyond_the_limit_drops_the_oldest() {
+        let sessions = AuthSessions::new(Caches::local(), 2);
+        let now = crate::now_secs();
+        let root = AuthSessionId::from("root-2");
+        for (i, t) in ["t1", "t2", "t3"].into_iter().enumerate() {
+            let mut s = tab("root-2", t, now + 60);
+            s.created = i64::try_from(i).unwrap();
+            sessions.insert(&s).await.unwrap();
+        }
+        assert_eq!(sessions.open_tabs(&root, now).await.unwrap(), 2);
+        assert!(sessions.get(&root, "t1").await.unwrap().is_none());
+        assert!(sessions.get(&root, "t3").await.unwrap().is_some());
     }
 }

@@ -124,7 +124,10 @@ impl Services {
             caches: std::sync::Arc::new(cache::Caches::new(CacheSettings::default())),
             started_millis: now_millis(),
             cluster: None,
-            auth_sessions: auth_sessions::AuthSessions::new(gatehouse_cluster::Caches::local()),
+            auth_sessions: auth_sessions::AuthSessions::new(
+                gatehouse_cluster::Caches::local(),
+                auth_sessions::DEFAULT_TAB_LIMIT,
+            ),
         }
     }
 
@@ -152,7 +155,7 @@ impl Services {
                 }
             }
         });
-        self.auth_sessions = auth_sessions::AuthSessions::new(cluster.caches());
+        self.auth_sessions = self.auth_sessions.in_caches(cluster.caches());
         self.cluster = Some(cluster);
         self
     }
@@ -181,6 +184,13 @@ impl Services {
     /// The same services with `features` switched as the configuration says.
     pub fn with_features(mut self, features: Features) -> Self {
         self.features = features;
+        self
+    }
+
+    /// Keeps at most `limit` browser tabs per login in progress (Keycloak's
+    /// `--spi-authentication-sessions--infinispan--auth-sessions-limit`).
+    pub fn with_auth_sessions_limit(mut self, limit: usize) -> Self {
+        self.auth_sessions = self.auth_sessions.with_tab_limit(limit);
         self
     }
 
