@@ -82,7 +82,7 @@ fn check(claims: &Value, e: Expect, on: &str, round: u32) {
     assert_eq!(life, e.lifespan, "{on} round {round}: {claims}");
 }
 
-async fn management(node: &Node, path: &str) -> Value {
+pub(crate) async fn management(node: &Node, path: &str) -> Value {
     client()
         .get(node.management_url(path))
         .send()

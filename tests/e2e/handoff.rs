@@ -8,21 +8,17 @@
 
 use serde_json::Value;
 
+use crate::cluster::management;
 use crate::harness::{Node, await_view, client, databases, free_port};
-use crate::nginx::{APP, CALLBACK, REALM, auth_url, code_of, post_login, setup_realm, start_nodes};
+use crate::nginx::{
+    APP, CALLBACK, REALM, auth_session_set, auth_url, code_of, post_login, setup_realm, start_nodes,
+};
 use crate::oauth::{code_grant, post_form, token_url};
 
 /// The route of the `AUTH_SESSION_ID` cookie a response sets.
 fn route_of(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| c.strip_prefix("AUTH_SESSION_ID="))
-        .and_then(|c| c.split(';').next())
-        .and_then(|c| c.split_once('.'))
-        .map(|(_, route)| route.to_owned())
+    auth_session_set(response)
+        .and_then(|c| c.split_once('.').map(|(_, route)| route.to_owned()))
         .unwrap_or_else(|| panic!("no routed AUTH_SESSION_ID: {response:?}"))
 }
 
@@ -47,14 +43,7 @@ async fn restarted(browser: &reqwest::Client, posted: reqwest::Response) -> reqw
 
 /// `/cluster`'s entry for the `authenticationSessions` cache.
 async fn auth_sessions_status(node: &Node) -> Value {
-    let status: Value = client()
-        .get(node.management_url("/cluster"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = management(node, "/cluster").await;
     status["distributedCaches"]
         .as_array()
         .and_then(|caches| {

@@ -125,7 +125,7 @@ pub(crate) fn code_of(response: &reqwest::Response) -> String {
 }
 
 /// The `AUTH_SESSION_ID` value a response sets, if it sets one.
-fn auth_session_set(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn auth_session_set(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all("set-cookie")

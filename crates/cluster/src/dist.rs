@@ -787,28 +787,11 @@ mod tests {
         };
         s.store(c, "k", Some(old), 1);
         assert_eq!(s.peek(c, "k").unwrap().version, 2);
-        assert_eq!(
-            s.apply(
-                c,
-                "k",
-                Op::Remove {
-                    expect: Expect::Any
-                }
-            )
-            .0,
-            Outcome::Removed(true)
-        );
-        assert_eq!(
-            s.apply(
-                c,
-                "k",
-                Op::Remove {
-                    expect: Expect::Any
-                }
-            )
-            .0,
-            Outcome::Removed(false)
-        );
+        let remove = || Op::Remove {
+            expect: Expect::Any,
+        };
+        assert_eq!(s.apply(c, "k", remove()).0, Outcome::Removed(true));
+        assert_eq!(s.apply(c, "k", remove()).0, Outcome::Removed(false));
         // Expired entries are absent, and swept.
         let gone = Op::Put {
             value: vec![],
