@@ -255,13 +255,15 @@ impl Segments {
         }
     }
 
-    /// Every entry held, with its key.
+    /// Every live entry held, with its key.
     fn all(&self) -> Vec<(CacheName, String, Entry)> {
+        let now = now_secs();
         self.segments
             .iter()
             .flat_map(|s| {
                 lock(s)
                     .iter()
+                    .filter(|(_, e)| e.expires > now)
                     .map(|((c, k), e)| (*c, k.clone(), e.clone()))
                     .collect::<Vec<_>>()
             })
@@ -607,11 +609,15 @@ impl Shared {
                 key,
                 op,
             } => {
+                // Counted before the check, so a node that starts leaving after it waits for
+                // this write before it hands its entries over.
+                self.serving.fetch_add(1, Ordering::AcqRel);
                 let outcome = if self.stopping.load(Ordering::Acquire) {
                     Outcome::NotOwner
                 } else {
                     self.serve(cache, &key, op).await
                 };
+                self.serving.fetch_sub(1, Ordering::AcqRel);
                 (from, id, outcome)
             }
             Message::Replicate {

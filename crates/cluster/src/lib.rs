@@ -26,7 +26,7 @@ pub use wire::{Event, Member, View};
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -211,6 +211,8 @@ struct Shared {
     replies: Mutex<HashMap<u64, oneshot::Sender<dist::Outcome>>>,
     /// Until when (ms since `base`) a state transfer may still be bringing entries here.
     transfer_until_ms: AtomicU64,
+    /// Distributed-cache operations other nodes asked for that are running now.
+    serving: AtomicUsize,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -309,6 +311,7 @@ impl Cluster {
             dist: Arc::new(dist::Segments::new(owners)),
             replies: Mutex::new(HashMap::new()),
             transfer_until_ms: AtomicU64::new(0),
+            serving: AtomicUsize::new(0),
         });
         dist::spawn_sweeper(&shared.dist);
         tracing::info!(
@@ -382,8 +385,13 @@ impl Cluster {
     /// removes the discovery row.
     pub async fn leave(&self) {
         let s = &self.shared;
-        // From here on this node refuses cache requests and routes its own to the next owners.
+        // From here on this node refuses cache requests and routes its own to the next owners;
+        // the operations already running finish first, so the hand-over below has them.
         s.stopping.store(true, Ordering::Release);
+        let waiting = Instant::now();
+        while s.serving.load(Ordering::Acquire) > 0 && waiting.elapsed() < s.timeout {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let others: Vec<Member> = lock(&s.state)
             .view()
             .map(|v| {
