@@ -13,7 +13,7 @@ use gatehouse_services::{
 };
 use serde_json::json;
 
-use crate::cookies::{AUTH_SESSION_ID, KEYCLOAK_LOCALE, auth_session_cookie, cookie_value};
+use crate::cookies::{KEYCLOAK_LOCALE, auth_root, auth_session_cookie, cookie_value};
 use crate::locale::{self, LocaleHints};
 use crate::theme::LoginTheme;
 use crate::{LoginState, Themes};
@@ -665,13 +665,6 @@ fn failure(
         headers,
         StatusCode::INTERNAL_SERVER_ERROR,
     )
-}
-
-/// The root id of `AUTH_SESSION_ID`, without the route suffix.
-fn auth_root(headers: &HeaderMap) -> String {
-    cookie_value(headers, AUTH_SESSION_ID)
-        .map(|v| crate::cookies::auth_session_root(&v).to_owned())
-        .unwrap_or_default()
 }
 
 /// The realm's cookie path: `/realms/<realm>` under the frontend URL's own path.

@@ -42,6 +42,14 @@ pub fn auth_session_root(value: &str) -> &str {
     value.split('.').next().unwrap_or_default()
 }
 
+/// The root id of the request's `AUTH_SESSION_ID`, without the route suffix; empty without
+/// the cookie.
+pub fn auth_root(headers: &HeaderMap) -> String {
+    cookie_value(headers, AUTH_SESSION_ID)
+        .map(|v| auth_session_root(&v).to_owned())
+        .unwrap_or_default()
+}
+
 /// The cookie remembering the language picked with `kc_locale` (HttpOnly, for the session).
 pub const KEYCLOAK_LOCALE: &str = "KEYCLOAK_LOCALE";
 

@@ -12,7 +12,7 @@ use gatehouse_model::Realm;
 use gatehouse_services::{RequestCtx, Restarted, Services};
 
 use crate::cookies::{
-    AUTH_SESSION_ID, KC_RESTART, KEYCLOAK_IDENTITY, auth_session_cookie, clear_restart_cookie,
+    KC_RESTART, KEYCLOAK_IDENTITY, auth_root, auth_session_cookie, clear_restart_cookie,
     cookie_value,
 };
 use crate::{LoginState, error_page, info_page, realm_path};
@@ -216,13 +216,6 @@ fn found(location: &str) -> Response {
         }
         Err(_) => StatusCode::BAD_REQUEST.into_response(),
     }
-}
-
-/// The root id of `AUTH_SESSION_ID`, without the route suffix.
-fn auth_root(headers: &HeaderMap) -> String {
-    cookie_value(headers, AUTH_SESSION_ID)
-        .map(|v| crate::cookies::auth_session_root(&v).to_owned())
-        .unwrap_or_default()
 }
 
 fn encode(s: &str) -> String {
