@@ -235,6 +235,7 @@ async fn run(config: Config, mode: Mode) -> Result<(), String> {
     bootstrap_admin(&services, &config, master.has_users).await?;
 
     let readiness = Readiness::default();
+    services.start_expiration_task();
     let state = AppState::new(services.clone(), &config, readiness.clone())
         .map_err(|e| format!("Failed to start: {e}"))?;
     let mut running = gatehouse_server::serve(&config, state)

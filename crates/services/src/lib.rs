@@ -15,6 +15,7 @@ mod clients;
 mod consent;
 mod ctx;
 mod error;
+mod expiry;
 mod hashing;
 mod impersonation;
 mod introspection;
@@ -42,6 +43,7 @@ pub use claims::Target;
 pub use consent::ConsentPage;
 pub use ctx::RequestCtx;
 pub use error::ServiceError;
+pub use expiry::Purged;
 pub use gatehouse_cluster::{
     Member as ClusterMember, Status as ClusterStatus, View as ClusterView,
 };

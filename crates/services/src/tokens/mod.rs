@@ -584,15 +584,17 @@ pub(crate) async fn find_user(
 /// Whether a session is within its idle and maximum lifespans (with Keycloak's 120 s window for
 /// clock skew between nodes on the idle check).
 pub(crate) fn session_alive(realm: &Realm, s: &UserSession, now: i64) -> bool {
-    const SKEW: i64 = 120;
     let (idle, max) = lifespans(realm, s.offline);
-    let idle_ok = idle <= 0 || s.last_refresh + i64::from(idle) + SKEW > now;
+    let idle_ok = idle <= 0 || s.last_refresh + i64::from(idle) + SESSION_SKEW > now;
     let max_ok = max <= 0 || s.started + i64::from(max) > now;
     idle_ok && max_ok
 }
 
+/// Seconds a session outlives its idle timeout, for clocks and timestamps that lag.
+pub(crate) const SESSION_SKEW: i64 = 120;
+
 /// (idle, max) seconds for online or offline sessions; 0 means no limit.
-fn lifespans(realm: &Realm, offline: bool) -> (i32, i32) {
+pub(crate) fn lifespans(realm: &Realm, offline: bool) -> (i32, i32) {
     if offline {
         let max = if realm.offline_session_max_lifespan_enabled {
             realm.offline_session_max_lifespan
