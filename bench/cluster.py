@@ -1,6 +1,5 @@
 """Cluster benchmark: invalidating writes and warm-cache reads, three nodes vs one. See bench/cluster."""
 
-import glob
 import json
 import os
 import subprocess
@@ -21,19 +20,8 @@ TOKEN = "/realms/bench/protocol/openid-connect/token"
 COMMANDS = []
 
 
-def psql(sql):
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
-    exe = found[-1] if found else "psql"
-    subprocess.run([exe, PG_URL, "-q", "-c", sql], check=True, capture_output=True)
-
-
 def db_args(name):
-    psql(f"DROP DATABASE IF EXISTS {name}")
-    psql(f"CREATE DATABASE {name}")
-    user, hostpath = PG_URL.removeprefix("postgres://").split("@", 1)
-    host = hostpath.split("/", 1)[0]
-    return ["--db", "postgres", "--db-url", f"jdbc:postgresql://{host}/{name}",
-            "--db-username", user]
+    return grants.fresh_db_args(PG_URL, name)
 
 
 def node_args(db, name, http_port, cache):

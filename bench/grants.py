@@ -1,6 +1,7 @@
 """Measures OIDC grant and introspection throughput against a release build. See bench/run."""
 
 import base64
+import glob
 import json
 import os
 import platform
@@ -41,6 +42,23 @@ KEYCLOAK_REFERENCE = {"client_credentials": 120, "refresh_token": 120, "password
 
 
 # --- the server -------------------------------------------------------------------------------
+
+
+def psql(pg_url, sql):
+    """Runs `sql` on the PostgreSQL at `pg_url` with Debian's newest psql."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
+    exe = found[-1] if found else "psql"
+    subprocess.run([exe, pg_url, "-q", "-c", sql], check=True, capture_output=True)
+
+
+def fresh_db_args(pg_url, name):
+    """The options of a node on a new, empty database `name` at `pg_url`."""
+    psql(pg_url, f"DROP DATABASE IF EXISTS {name}")
+    psql(pg_url, f"CREATE DATABASE {name}")
+    user, hostpath = pg_url.removeprefix("postgres://").split("@", 1)
+    host = hostpath.split("/", 1)[0]
+    return ["--db", "postgres", "--db-url", f"jdbc:postgresql://{host}/{name}",
+            "--db-username", user]
 
 
 def free_port():

@@ -44,20 +44,9 @@ NAMES = ["node1", "node2", "node3"]
 # --- nodes and nginx --------------------------------------------------------------------------
 
 
-def psql(sql):
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/psql"))
-    exe = found[-1] if found else "psql"
-    subprocess.run([exe, PG_URL, "-q", "-c", sql], check=True, capture_output=True)
-
-
 def db_args(name):
     """A fresh database, so each node count starts without the sessions of the one before."""
-    psql(f"DROP DATABASE IF EXISTS {name}")
-    psql(f"CREATE DATABASE {name}")
-    user, hostpath = PG_URL.removeprefix("postgres://").split("@", 1)
-    host = hostpath.split("/", 1)[0]
-    return ["--db", "postgres", "--db-url", f"jdbc:postgresql://{host}/{name}",
-            "--db-username", user]
+    return grants.fresh_db_args(PG_URL, name)
 
 
 def node_args(db, name, http_port, public):
