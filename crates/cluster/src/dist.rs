@@ -724,15 +724,7 @@ impl Shared {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn member(name: &str) -> Member {
-        Member {
-            name: name.into(),
-            address: format!("{name}:7800"),
-            site: None,
-            started_at: 1,
-        }
-    }
+    use crate::wire::tests::member;
 
     #[test]
     fn owners_are_spread_and_removing_a_node_moves_only_its_segments() {

@@ -1,10 +1,13 @@
 //! Gatehouse's cluster: nodes sharing one database find each other through a table in it
-//! (`jdbc-ping`), talk over a private mutual-TLS transport, agree on membership views, and push
-//! cache invalidations to each other.
+//! (`jdbc-ping`), talk over a private mutual-TLS transport, agree on membership views, push
+//! cache invalidations to each other, and hold the distributed caches ([`Caches`]: entries on
+//! `owners` nodes, see `dist.rs`).
 //!
 //! Invariants:
 //! - This is the only crate that speaks to other nodes. It knows nothing of realms or users:
-//!   it moves [`Event`]s (cache revisions and cache clears) and views.
+//!   it moves [`Event`]s (cache revisions and cache clears), views, and distributed-cache
+//!   entries as opaque bytes.
+//! - A distributed-cache write is answered only after every live owner of its key holds it.
 //! - A write is announced before its caller answers: [`Cluster`] is the store's commit hook, and
 //!   `committed` returns once every member of the view acknowledged the new revision or the
 //!   failure timeout passed.

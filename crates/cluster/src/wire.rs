@@ -167,11 +167,12 @@ pub(crate) async fn write<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> std
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn member(name: &str) -> Member {
+    /// A member named `name` (shared with the other modules' tests).
+    pub(crate) fn member(name: &str) -> Member {
         Member {
             name: name.into(),
             address: "127.0.0.1:7800".into(),
