@@ -1,8 +1,8 @@
 //! The expiration task: what has expired leaves the database by itself, as Keycloak's
-//! scheduled cleanup removes expired sessions. Every [`PURGE_EVERY`], one node (the cluster's
-//! coordinator, or the node alone) deletes the user sessions every check would refuse (with
-//! their client sessions), authorization codes past their replay window, single-use marks and
-//! access-token revocations that expired.
+//! scheduled cleanup removes expired sessions. Every [`PURGE_EVERY`] (the first time one
+//! interval after start), one node (the cluster's coordinator, or the node alone) deletes the
+//! user sessions every check would refuse (with their client sessions), authorization codes
+//! past their replay window, single-use marks and access-token revocations that expired.
 
 use std::time::Duration;
 
@@ -66,7 +66,9 @@ impl Services {
     pub fn start_expiration_task(&self) {
         let services = self.clone();
         tokio::spawn(async move {
-            let mut every = tokio::time::interval(PURGE_EVERY);
+            // The first run waits a whole interval: start-up stays as short as it was.
+            let first = tokio::time::Instant::now() + PURGE_EVERY;
+            let mut every = tokio::time::interval_at(first, PURGE_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every.tick().await;
